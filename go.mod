@@ -1,0 +1,3 @@
+module github.com/otelcol-gaudi/otelcol-gaudi
+
+go 1.26.0
