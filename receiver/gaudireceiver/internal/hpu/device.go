@@ -35,7 +35,7 @@ type NICPort struct {
 	Up       bool
 }
 
-// Device is one scrape's reading of one HPU, in SI units (bytes, watts, joules, °C, MHz, B/s).
+// Device is one scrape's reading of one HPU, in SI units (bytes, watts, joules, °C, Hz, B/s).
 type Device struct {
 	Index int64
 	UUID  string

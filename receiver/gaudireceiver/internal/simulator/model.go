@@ -18,7 +18,7 @@ type model struct {
 	// heatPerWatt is the chip temperature rise per watt above idle.
 	heatPerWatt       float64
 	limits            hpu.TemperatureLimits
-	clockMax          int64 // MHz
+	clockMax          int64 // Hz
 	pcieGen           int64
 	pcieWidth         int64
 	pcieMax           float64 // B/s each way under load
@@ -49,7 +49,7 @@ var models = map[string]model{
 		limits: hpu.TemperatureLimits{
 			Slowdown: hpu.Some(90.0), Shutdown: hpu.Some(100.0), MemoryMax: hpu.Some(95.0), AIPMax: hpu.Some(88.0),
 		},
-		clockMax:          1650,
+		clockMax:          1650e6,
 		pcieGen:           4,
 		pcieWidth:         16,
 		pcieMax:           24e9,
@@ -73,7 +73,7 @@ var models = map[string]model{
 		limits: hpu.TemperatureLimits{
 			Slowdown: hpu.Some(93.0), Shutdown: hpu.Some(103.0), MemoryMax: hpu.Some(125.0), AIPMax: hpu.Some(90.0),
 		},
-		clockMax:          1600,
+		clockMax:          1600e6,
 		pcieGen:           5,
 		pcieWidth:         16,
 		pcieMax:           48e9,

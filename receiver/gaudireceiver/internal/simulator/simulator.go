@@ -243,7 +243,7 @@ func (s *Simulator) smoothPower(dev *device, uptime float64) float64 {
 }
 
 func (s *Simulator) wattsPerPercent() float64 {
-	return (s.model.loadedPower - s.model.idlePower) * 0.9 / 100
+	return (s.model.loadedPower - s.model.idlePower) / 100
 }
 
 func (s *Simulator) energy(dev *device, uptime float64) float64 {

@@ -1,0 +1,59 @@
+package gaudireceiver
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
+)
+
+// SourceKind selects the telemetry backend.
+type SourceKind string
+
+const (
+	// SourceAuto picks the best backend available on the node.
+	SourceAuto SourceKind = "auto"
+	// SourceHLML reads libhlml.so, loaded at run time.
+	SourceHLML SourceKind = "hlml"
+	// SourceHLSMI runs the hl-smi tool.
+	SourceHLSMI SourceKind = "hlsmi"
+	// SourceSysfs reads the habanalabs driver's sysfs and hwmon files.
+	SourceSysfs SourceKind = "sysfs"
+	// SourceSimulator is a deterministic simulated node, for demos and tests.
+	SourceSimulator SourceKind = "simulator"
+)
+
+var sourceKinds = []SourceKind{SourceAuto, SourceHLML, SourceHLSMI, SourceSysfs, SourceSimulator}
+
+// Config is the gaudi receiver's configuration.
+type Config struct {
+	scraperhelper.ControllerConfig `mapstructure:",squash"`
+	metadata.MetricsBuilderConfig  `mapstructure:",squash"`
+
+	Source    SourceKind       `mapstructure:"source"`
+	Simulator simulator.Config `mapstructure:"simulator"`
+	_         struct{}
+}
+
+var _ confmap.Validator = (*Config)(nil)
+
+// Validate checks the receiver's own keys; the embedded controller config validates itself.
+func (c *Config) Validate() error {
+	if !slices.Contains(sourceKinds, c.Source) {
+		return fmt.Errorf("source must be one of %v, got %q", sourceKinds, c.Source)
+	}
+	if c.Source == SourceSimulator {
+		if err := c.Simulator.Validate(); err != nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+	}
+	return nil
+}
+
+// errSourceNotAvailable marks the sources whose backends this build cannot read yet.
+var errSourceNotAvailable = errors.New("not available yet in this build of the gaudi receiver; use source: simulator")

@@ -1,0 +1,210 @@
+package gaudireceiver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/scraper/scrapererror"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
+)
+
+// gaudiScraper turns a Source's device readings into metrics. It knows no backend: every
+// source fills hpu.Device, and only what a source marks valid is recorded.
+type gaudiScraper struct {
+	cfg      *Config
+	settings receiver.Settings
+	now      func() time.Time
+	// newSource is a seam for tests; production uses the package's newSource.
+	newSource func(*Config, time.Time) (hpu.Source, error)
+
+	source  hpu.Source
+	mb      *metadata.MetricsBuilder
+	devices []hpu.Device // reused between scrapes
+	// errors counts failed reads since start, for the hpu.scrape.errors counter.
+	errors int64
+}
+
+func newGaudiScraper(cfg *Config, set receiver.Settings, now func() time.Time) *gaudiScraper {
+	return &gaudiScraper{cfg: cfg, settings: set, now: now, newSource: newSource}
+}
+
+func (s *gaudiScraper) start(ctx context.Context, _ component.Host) error {
+	start := s.now()
+	src, err := s.newSource(s.cfg, start)
+	if err != nil {
+		return fmt.Errorf("gaudi receiver: %w", err)
+	}
+	if err := src.Start(ctx); err != nil {
+		return fmt.Errorf("gaudi receiver: starting source %q: %w", src.Name(), err)
+	}
+	s.source = src
+	s.mb = metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings, metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
+	s.settings.Logger.Info("Reading HPU telemetry", zap.String("source", src.Name()))
+	return nil
+}
+
+func (s *gaudiScraper) shutdown(ctx context.Context) error {
+	if s.source == nil {
+		return nil
+	}
+	return s.source.Shutdown(ctx)
+}
+
+func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
+	began := s.now()
+	ts := pcommon.NewTimestampFromTime(began)
+	var errs scrapererror.ScrapeErrors
+
+	devices, err := s.source.Read(ctx, began, s.devices[:0])
+	s.devices = devices
+	if err != nil {
+		s.errors++
+		errs.AddPartial(1, fmt.Errorf("reading source %q: %w", s.source.Name(), err))
+	}
+	for i := range devices {
+		d := &devices[i]
+		s.recordHealth(ts, d)
+		if d.Err != nil {
+			s.errors++
+			errs.AddPartial(1, fmt.Errorf("hpu %d (%s): %w", d.Index, d.UUID, d.Err))
+			continue
+		}
+		s.recordDevice(ts, d)
+	}
+
+	source := s.source.Name()
+	s.mb.RecordHpuScrapeDurationDataPoint(ts, s.now().Sub(began).Seconds(), source)
+	s.mb.RecordHpuDevicesDataPoint(ts, int64(len(devices)), source)
+	s.mb.RecordHpuScrapeErrorsDataPoint(ts, s.errors, source)
+	// Only partial errors are added, so the healthy devices' metrics and the self-metrics
+	// are delivered even when devices (or the whole source) failed.
+	return s.mb.Emit(), errs.Combine()
+}
+
+func (s *gaudiScraper) recordHealth(ts pcommon.Timestamp, d *hpu.Device) {
+	health := d.Health()
+	for _, h := range [...]struct {
+		state hpu.Health
+		attr  metadata.AttributeHpuState
+	}{
+		{hpu.HealthOK, metadata.AttributeHpuStateOk},
+		{hpu.HealthDegraded, metadata.AttributeHpuStateDegraded},
+		{hpu.HealthFailed, metadata.AttributeHpuStateFailed},
+	} {
+		s.mb.RecordHpuHealthDataPoint(ts, boolInt(h.state == health), d.Index, d.UUID, h.attr)
+	}
+}
+
+func (s *gaudiScraper) recordDevice(ts pcommon.Timestamp, d *hpu.Device) {
+	mb, idx, uuid := s.mb, d.Index, d.UUID
+	mb.RecordHpuInfoDataPoint(ts, 1, idx, uuid, d.Info.Model, d.Info.Serial, d.Info.ModuleID, d.Info.PCIBusID, d.Info.DriverVersion, d.Info.FirmwareVersion)
+
+	if v := d.Utilization; v.Valid {
+		mb.RecordHpuUtilizationDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.MemoryUsed; v.Valid {
+		mb.RecordHpuMemoryUsedDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.MemoryFree; v.Valid {
+		mb.RecordHpuMemoryFreeDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.MemoryTotal; v.Valid {
+		mb.RecordHpuMemoryTotalDataPoint(ts, v.V, idx, uuid)
+	}
+
+	if v := d.TemperatureOnChip; v.Valid {
+		mb.RecordHpuTemperatureDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuSensorOnChip)
+	}
+	if v := d.TemperatureOnBoard; v.Valid {
+		mb.RecordHpuTemperatureDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuSensorOnBoard)
+	}
+	limits := d.TemperatureLimits
+	for _, l := range [...]struct {
+		v    hpu.Value[float64]
+		attr metadata.AttributeHpuThreshold
+	}{
+		{limits.Slowdown, metadata.AttributeHpuThresholdSlowdown},
+		{limits.Shutdown, metadata.AttributeHpuThresholdShutdown},
+		{limits.MemoryMax, metadata.AttributeHpuThresholdMemoryMax},
+		{limits.AIPMax, metadata.AttributeHpuThresholdAipMax},
+	} {
+		if l.v.Valid {
+			mb.RecordHpuTemperatureLimitDataPoint(ts, l.v.V, idx, uuid, l.attr)
+		}
+	}
+
+	if v := d.Power; v.Valid {
+		mb.RecordHpuPowerDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.PowerLimit; v.Valid {
+		mb.RecordHpuPowerLimitDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.Energy; v.Valid {
+		mb.RecordHpuEnergyDataPoint(ts, v.V, idx, uuid)
+	}
+
+	if v := d.ClockSoC; v.Valid {
+		mb.RecordHpuClockSocDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.ClockSoCMax; v.Valid {
+		mb.RecordHpuClockSocMaxDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.ThrottledPower; v.Valid {
+		mb.RecordHpuClockThrottleActiveDataPoint(ts, boolInt(v.V), idx, uuid, metadata.AttributeHpuThrottleReasonPower)
+	}
+	if v := d.ThrottledThermal; v.Valid {
+		mb.RecordHpuClockThrottleActiveDataPoint(ts, boolInt(v.V), idx, uuid, metadata.AttributeHpuThrottleReasonThermal)
+	}
+
+	if v := d.PCIeReceive; v.Valid {
+		mb.RecordHpuPcieThroughputDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuPcieDirectionReceive)
+	}
+	if v := d.PCIeTransmit; v.Valid {
+		mb.RecordHpuPcieThroughputDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuPcieDirectionTransmit)
+	}
+	if v := d.PCIeReplays; v.Valid {
+		mb.RecordHpuPcieReplaysDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.PCIeLinkGen; v.Valid {
+		mb.RecordHpuPcieLinkGenerationDataPoint(ts, v.V, idx, uuid)
+	}
+	if v := d.PCIeLinkWidth; v.Valid {
+		mb.RecordHpuPcieLinkWidthDataPoint(ts, v.V, idx, uuid)
+	}
+
+	if v := d.ECCEnabled; v.Valid {
+		mb.RecordHpuEccEnabledDataPoint(ts, boolInt(v.V), idx, uuid)
+	}
+	if v := d.RowsReplacedSingle; v.Valid {
+		mb.RecordHpuRowsReplacedDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuRowCauseSingleBitEcc)
+	}
+	if v := d.RowsReplacedDouble; v.Valid {
+		mb.RecordHpuRowsReplacedDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuRowCauseDoubleBitEcc)
+	}
+	if v := d.RowsPending; v.Valid {
+		mb.RecordHpuRowsPendingDataPoint(ts, boolInt(v.V), idx, uuid)
+	}
+
+	for _, p := range d.NICPorts {
+		portType := metadata.AttributeHpuNicPortTypeInternal
+		if p.External {
+			portType = metadata.AttributeHpuNicPortTypeExternal
+		}
+		mb.RecordHpuNicLinkUpDataPoint(ts, boolInt(p.Up), idx, uuid, p.Port, portType)
+	}
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,200 @@
+package gaudireceiver
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/collector/scraper/scrapererror"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/scraper")
+
+var testStart = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+// fakeClock is the scraper's clock in tests, so timestamps (and the simulator) are deterministic.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func simulatorConfig(faults ...simulator.Fault) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Source = SourceSimulator
+	cfg.Simulator.Faults = faults
+	return cfg
+}
+
+func startScraper(t *testing.T, cfg *Config) (*gaudiScraper, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{t: testStart}
+	s := newGaudiScraper(cfg, receivertest.NewNopSettings(metadata.Type), clock.now)
+	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, s.shutdown(context.Background())) })
+	return s, clock
+}
+
+func compareGolden(t *testing.T, name string, actual pmetric.Metrics) {
+	t.Helper()
+	path := filepath.Join("testdata", "scraper", name)
+	if *update {
+		require.NoError(t, golden.WriteMetricsToFile(path, actual))
+	}
+	expected, err := golden.ReadMetrics(path)
+	require.NoError(t, err)
+	require.NoError(t, pmetrictest.CompareMetrics(expected, actual,
+		pmetrictest.IgnoreStartTimestamp(), pmetrictest.IgnoreTimestamp(),
+		pmetrictest.IgnoreMetricsOrder(), pmetrictest.IgnoreMetricDataPointsOrder()))
+}
+
+func TestScrapeGolden(t *testing.T) {
+	s, clock := startScraper(t, simulatorConfig())
+	clock.t = testStart.Add(30 * time.Second)
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	compareGolden(t, "expected.yaml", md)
+}
+
+func TestScrapeFailedDeviceKeepsTheOthers(t *testing.T) {
+	cfg := simulatorConfig(simulator.Fault{Device: 5, Kind: simulator.FaultFail})
+	cfg.Metrics.HpuNicLinkUp.Enabled = false // keeps the golden file short; NIC ports are in expected.yaml
+	s, clock := startScraper(t, cfg)
+	clock.t = testStart.Add(30 * time.Second)
+	md, err := s.scrape(context.Background())
+
+	require.Error(t, err)
+	var partial scrapererror.PartialScrapeError
+	require.True(t, errors.As(err, &partial), "a failed device is a partial error, so the others are delivered")
+	assert.Equal(t, 1, partial.Failed)
+	assert.Contains(t, err.Error(), simulator.ErrDeviceLost.Error())
+	assert.Contains(t, err.Error(), "hpu 5 (")
+	compareGolden(t, "device_failed.yaml", md)
+
+	_, err = s.scrape(context.Background())
+	require.Error(t, err)
+	md, _ = s.scrape(context.Background())
+	errorsTotal := findMetric(t, md, "hpu.scrape.errors").Sum().DataPoints().At(0).IntValue()
+	assert.Equal(t, int64(3), errorsTotal, "the error counter is cumulative")
+}
+
+func TestScrapeOverheatingDevice(t *testing.T) {
+	s, clock := startScraper(t, simulatorConfig(simulator.Fault{Device: 3, Kind: simulator.FaultOverheat, After: time.Minute}))
+	clock.t = testStart.Add(3 * time.Minute)
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	temps := findMetric(t, md, "hpu.temperature").Gauge().DataPoints()
+	hot := 0
+	for i := range temps.Len() {
+		dp := temps.At(i)
+		sensor, _ := dp.Attributes().Get("hpu.sensor")
+		index, _ := dp.Attributes().Get("hpu.index")
+		if sensor.Str() == "on_chip" && dp.DoubleValue() > 85 {
+			hot++
+			assert.Equal(t, int64(3), index.Int())
+		}
+	}
+	assert.Equal(t, 1, hot, "exactly the overheating device is above 85 °C")
+}
+
+func TestDisabledMetricIsNotEmitted(t *testing.T) {
+	cfg := simulatorConfig()
+	cfg.Metrics.HpuNicLinkUp.Enabled = false
+	s, clock := startScraper(t, cfg)
+	clock.t = testStart.Add(time.Second)
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	assert.Nil(t, lookupMetric(md, "hpu.nic.link.up"))
+	assert.NotNil(t, lookupMetric(md, "hpu.power"))
+}
+
+func TestUnavailableSourcesFailAtStart(t *testing.T) {
+	for _, source := range []SourceKind{SourceAuto, SourceHLML, SourceHLSMI, SourceSysfs} {
+		t.Run(string(source), func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Source = source
+			s := newGaudiScraper(cfg, receivertest.NewNopSettings(metadata.Type), time.Now)
+			err := s.start(context.Background(), componenttest.NewNopHost())
+			require.ErrorIs(t, err, errSourceNotAvailable)
+			assert.Contains(t, err.Error(), `source "`+string(source)+`"`)
+			assert.Contains(t, err.Error(), "use source: simulator")
+			assert.NoError(t, s.shutdown(context.Background()))
+		})
+	}
+}
+
+func TestEveryDeviceSeriesCarriesIdentityOnly(t *testing.T) {
+	s, clock := startScraper(t, simulatorConfig())
+	clock.t = testStart.Add(time.Second)
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	descriptive := []string{"hpu.model", "hpu.serial", "hpu.module.id", "hpu.pci.bus_id", "hpu.driver.version", "hpu.firmware.version"}
+	metrics := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	for i := range metrics.Len() {
+		m := metrics.At(i)
+		forEachAttributes(m, func(attrs pcommon.Map) {
+			if m.Name() == "hpu.scrape.duration" || m.Name() == "hpu.devices" || m.Name() == "hpu.scrape.errors" {
+				_, ok := attrs.Get("hpu.source")
+				assert.True(t, ok, m.Name())
+				return
+			}
+			_, hasIndex := attrs.Get("hpu.index")
+			_, hasUUID := attrs.Get("hpu.uuid")
+			assert.True(t, hasIndex && hasUUID, "%s carries the device identity", m.Name())
+			if m.Name() == "hpu.info" {
+				return
+			}
+			for _, key := range descriptive {
+				_, ok := attrs.Get(key)
+				assert.False(t, ok, "%s must not carry %s: descriptive properties live on hpu.info", m.Name(), key)
+			}
+		})
+	}
+}
+
+func forEachAttributes(m pmetric.Metric, f func(pcommon.Map)) {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		for i := range m.Gauge().DataPoints().Len() {
+			f(m.Gauge().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeSum:
+		for i := range m.Sum().DataPoints().Len() {
+			f(m.Sum().DataPoints().At(i).Attributes())
+		}
+	}
+}
+
+func lookupMetric(md pmetric.Metrics, name string) *pmetric.Metric {
+	for i := range md.ResourceMetrics().Len() {
+		sms := md.ResourceMetrics().At(i).ScopeMetrics()
+		for j := range sms.Len() {
+			ms := sms.At(j).Metrics()
+			for k := range ms.Len() {
+				if m := ms.At(k); m.Name() == name {
+					return &m
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func findMetric(t *testing.T, md pmetric.Metrics, name string) pmetric.Metric {
+	t.Helper()
+	m := lookupMetric(md, name)
+	require.NotNil(t, m, "metric %s not emitted", name)
+	return *m
+}
