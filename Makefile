@@ -39,8 +39,8 @@ test-deps:
 unit-test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 
-e2e-test: build
-	OTELCOL_GAUDI_BIN=$(BIN) $(GO) test -count=1 -timeout 15m ./test/e2e/...
+e2e-test: build $(BUILDER)
+	OTELCOL_GAUDI_BIN=$(BIN) OCB_BIN=$(BUILDER) $(GO) test -count=1 -timeout 15m ./test/e2e/...
 
 ## bench: benchmarks with allocations, side by side in one run
 bench:

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
 
@@ -41,11 +42,13 @@ func simulatorConfig(faults ...simulator.Fault) *Config {
 func startScraper(t *testing.T, cfg *Config) (*gaudiScraper, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{t: testStart}
-	s := newGaudiScraper(cfg, receivertest.NewNopSettings(metadata.Type), clock.now)
+	s := newGaudiScraper(cfg, receiverSettings(), clock.now)
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, s.shutdown(context.Background())) })
 	return s, clock
 }
+
+func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }
 
 func compareGolden(t *testing.T, name string, actual pmetric.Metrics) {
 	t.Helper()
