@@ -37,20 +37,17 @@ type Config struct {
 
 	Source    SourceKind       `mapstructure:"source"`
 	Simulator simulator.Config `mapstructure:"simulator"`
+	Sanity    SanityConfig     `mapstructure:"sanity"`
 	_         struct{}
 }
 
 var _ confmap.Validator = (*Config)(nil)
 
-// Validate checks the receiver's own keys; the embedded controller config validates itself.
+// Validate checks the receiver's own keys; the nested configs (controller, simulator, sanity)
+// are validated by the collector on their own, each error under its key.
 func (c *Config) Validate() error {
 	if !slices.Contains(sourceKinds, c.Source) {
 		return fmt.Errorf("source must be one of %v, got %q", sourceKinds, c.Source)
-	}
-	if c.Source == SourceSimulator {
-		if err := c.Simulator.Validate(); err != nil {
-			return fmt.Errorf("simulator: %w", err)
-		}
 	}
 	return nil
 }

@@ -59,6 +59,7 @@ func TestInvalidConfigs(t *testing.T) {
 	tests := map[string]string{
 		"bad_source":    `source must be one of [auto hlml hlsmi sysfs simulator], got "gpu"`,
 		"bad_simulator": "simulator: devices must be between 1 and 64, got 0\nmodel must be one of [gaudi2 gaudi3], got \"gaudi9\"",
+		"bad_sanity":    "sanity: temperature: min (150) must be below max (-40)\npower: limit_ratio must not be negative, got -1",
 		"bad_interval":  `"collection_interval": requires positive value`,
 	}
 	for name, want := range tests {

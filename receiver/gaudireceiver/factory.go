@@ -35,6 +35,7 @@ func createDefaultConfig() component.Config {
 		MetricsBuilderConfig: metadata.NewDefaultMetricsBuilderConfig(),
 		Source:               SourceAuto,
 		Simulator:            simulator.DefaultConfig(),
+		Sanity:               defaultSanityConfig(),
 	}
 }
 

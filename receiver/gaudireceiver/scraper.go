@@ -26,6 +26,7 @@ type gaudiScraper struct {
 	newSource func(*Config, time.Time) (hpu.Source, error)
 
 	source  hpu.Source
+	sanity  *sanitizer
 	mb      *metadata.MetricsBuilder
 	devices []hpu.Device // reused between scrapes
 	// errors counts failed reads since start, for the hpu.scrape.errors counter.
@@ -46,6 +47,7 @@ func (s *gaudiScraper) start(ctx context.Context, _ component.Host) error {
 		return fmt.Errorf("gaudi receiver: starting source %q: %w", src.Name(), err)
 	}
 	s.source = src
+	s.sanity = newSanitizer(s.cfg.Sanity, s.settings.Logger)
 	s.mb = metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings, metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
 	s.settings.Logger.Info("Reading HPU telemetry", zap.String("source", src.Name()))
 	return nil
@@ -77,8 +79,10 @@ func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 			errs.AddPartial(1, fmt.Errorf("hpu %d (%s): %w", d.Index, d.UUID, d.Err))
 			continue
 		}
+		s.sanity.check(d)
 		s.recordDevice(ts, d)
 	}
+	s.sanity.record(s.mb, ts)
 
 	source := s.source.Name()
 	s.mb.RecordHpuScrapeDurationDataPoint(ts, s.now().Sub(began).Seconds(), source)

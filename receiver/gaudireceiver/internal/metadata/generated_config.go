@@ -51,6 +51,7 @@ type MetricsConfig struct {
 	HpuScrapeDuration      MetricConfig `mapstructure:"hpu.scrape.duration"`
 	HpuDevices             MetricConfig `mapstructure:"hpu.devices"`
 	HpuScrapeErrors        MetricConfig `mapstructure:"hpu.scrape.errors"`
+	HpuReadingsRejected    MetricConfig `mapstructure:"hpu.readings.rejected"`
 }
 
 // DefaultMetricsConfig enables the metrics that metadata.yaml enables.
@@ -81,6 +82,7 @@ func DefaultMetricsConfig() MetricsConfig {
 		HpuScrapeDuration:      MetricConfig{Enabled: true},
 		HpuDevices:             MetricConfig{Enabled: true},
 		HpuScrapeErrors:        MetricConfig{Enabled: true},
+		HpuReadingsRejected:    MetricConfig{Enabled: true},
 	}
 }
 

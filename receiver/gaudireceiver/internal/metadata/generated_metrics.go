@@ -1550,6 +1550,63 @@ func newMetricHpuScrapeErrors(cfg MetricConfig) metricHpuScrapeErrors {
 	return m
 }
 
+type metricHpuReadingsRejected struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.readings.rejected metric with initial data.
+func (m *metricHpuReadingsRejected) init() {
+	m.data.SetName("hpu.readings.rejected")
+	m.data.SetDescription("Readings dropped because they were physically impossible (outside the receiver's sanity bounds), since the receiver started.")
+	m.data.SetUnit("{reading}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuReadingsRejected) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuMetricAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(3) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutStr("hpu.metric", hpuMetricAttributeValue)
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuReadingsRejected) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuReadingsRejected) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuReadingsRejected(cfg MetricConfig) metricHpuReadingsRejected {
+	m := metricHpuReadingsRejected{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 // MetricsBuilder turns recorded values into the metrics metadata.yaml declares, skipping the disabled ones.
 type MetricsBuilder struct {
 	startTime                    pcommon.Timestamp   // start timestamp of the sum data points.
@@ -1581,6 +1638,7 @@ type MetricsBuilder struct {
 	metricHpuScrapeDuration      metricHpuScrapeDuration
 	metricHpuDevices             metricHpuDevices
 	metricHpuScrapeErrors        metricHpuScrapeErrors
+	metricHpuReadingsRejected    metricHpuReadingsRejected
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -1632,6 +1690,7 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricHpuScrapeDuration:      newMetricHpuScrapeDuration(mbc.Metrics.HpuScrapeDuration),
 		metricHpuDevices:             newMetricHpuDevices(mbc.Metrics.HpuDevices),
 		metricHpuScrapeErrors:        newMetricHpuScrapeErrors(mbc.Metrics.HpuScrapeErrors),
+		metricHpuReadingsRejected:    newMetricHpuReadingsRejected(mbc.Metrics.HpuReadingsRejected),
 	}
 	for _, op := range options {
 		op.apply(mb)
@@ -1715,6 +1774,7 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricHpuScrapeDuration.emit(ils.Metrics())
 	mb.metricHpuDevices.emit(ils.Metrics())
 	mb.metricHpuScrapeErrors.emit(ils.Metrics())
+	mb.metricHpuReadingsRejected.emit(ils.Metrics())
 
 	for _, op := range options {
 		op.apply(rm)
@@ -1856,6 +1916,11 @@ func (mb *MetricsBuilder) RecordHpuDevicesDataPoint(ts pcommon.Timestamp, val in
 // RecordHpuScrapeErrorsDataPoint adds a data point to hpu.scrape.errors metric.
 func (mb *MetricsBuilder) RecordHpuScrapeErrorsDataPoint(ts pcommon.Timestamp, val int64, hpuSourceAttributeValue string) {
 	mb.metricHpuScrapeErrors.recordDataPoint(mb.startTime, ts, val, hpuSourceAttributeValue)
+}
+
+// RecordHpuReadingsRejectedDataPoint adds a data point to hpu.readings.rejected metric.
+func (mb *MetricsBuilder) RecordHpuReadingsRejectedDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuMetricAttributeValue string) {
+	mb.metricHpuReadingsRejected.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuMetricAttributeValue)
 }
 
 // Reset restarts the sums at the current time (or the WithStartTime option): call it when the

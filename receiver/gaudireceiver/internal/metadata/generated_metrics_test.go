@@ -63,6 +63,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			HpuScrapeDuration:      MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuDevices:             MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuScrapeErrors:        MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuReadingsRejected:    MetricConfig{Enabled: true, enabledSetByUser: true},
 		}}},
 		{name: "none_set", want: MetricsBuilderConfig{Metrics: MetricsConfig{
 			HpuUtilization:         MetricConfig{Enabled: false, enabledSetByUser: true},
@@ -90,6 +91,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			HpuScrapeDuration:      MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuDevices:             MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuScrapeErrors:        MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuReadingsRejected:    MetricConfig{Enabled: false, enabledSetByUser: true},
 		}}},
 	}
 	for _, tt := range tests {
@@ -207,6 +209,10 @@ func TestMetricsBuilder(t *testing.T) {
 				want["hpu.scrape.errors"] = true
 			}
 			mb.RecordHpuScrapeErrorsDataPoint(ts, 25, "hpu.source-val")
+			if name != "none_set" {
+				want["hpu.readings.rejected"] = true
+			}
+			mb.RecordHpuReadingsRejectedDataPoint(ts, 26, 1, "hpu.uuid-val", "hpu.metric-val")
 
 			res := pcommon.NewResource()
 			res.Attributes().PutStr("k1", "v1")
@@ -598,6 +604,23 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, int64(25), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.source": "hpu.source-val",
+					}, dp.Attributes().AsRaw())
+				case "hpu.readings.rejected":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "Readings dropped because they were physically impossible (outside the receiver's sanity bounds), since the receiver started.", m.Description())
+					assert.Equal(t, "{reading}", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(26), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":  int64(1),
+						"hpu.uuid":   "hpu.uuid-val",
+						"hpu.metric": "hpu.metric-val",
 					}, dp.Attributes().AsRaw())
 				default:
 					t.Errorf("unexpected metric %s", m.Name())
