@@ -22,8 +22,10 @@ const (
 
 // NewFactory returns the factory of the gaudi receiver.
 func NewFactory() receiver.Factory {
+	sources := newSourceRegistry()
 	return receiver.NewFactory(metadata.Type, createDefaultConfig,
-		receiver.WithMetrics(createMetricsReceiver, metadata.MetricsStability))
+		receiver.WithMetrics(sources.createMetricsReceiver, metadata.MetricsStability),
+		receiver.WithLogs(sources.createLogsReceiver, metadata.LogsStability))
 }
 
 func createDefaultConfig() component.Config {
@@ -39,12 +41,17 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func createMetricsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
+func (r *sourceRegistry) createMetricsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
 	c := cfg.(*Config)
-	s := newGaudiScraper(c, set, time.Now)
+	s := newGaudiScraper(c, set, time.Now, r.get(set.ID, c))
 	sc, err := scraper.NewMetrics(s.scrape, scraper.WithStart(s.start), scraper.WithShutdown(s.shutdown))
 	if err != nil {
 		return nil, err
 	}
 	return scraperhelper.NewMetricsController(&c.ControllerConfig, set, next, scraperhelper.AddMetricsScraper(metadata.Type, sc))
+}
+
+func (r *sourceRegistry) createLogsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	c := cfg.(*Config)
+	return newEventsReceiver(set, r.get(set.ID, c), next), nil
 }

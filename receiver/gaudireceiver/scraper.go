@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
@@ -22,9 +23,10 @@ type gaudiScraper struct {
 	cfg      *Config
 	settings receiver.Settings
 	now      func() time.Time
-	// newSource is a seam for tests; production uses the package's newSource.
-	newSource func(*Config, time.Time) (hpu.Source, error)
+	shared   *sharedSource
 
+	host    component.Host
+	failing bool // the last scrape had errors; reported as component status
 	source  hpu.Source
 	sanity  *sanitizer
 	mb      *metadata.MetricsBuilder
@@ -33,19 +35,17 @@ type gaudiScraper struct {
 	errors int64
 }
 
-func newGaudiScraper(cfg *Config, set receiver.Settings, now func() time.Time) *gaudiScraper {
-	return &gaudiScraper{cfg: cfg, settings: set, now: now, newSource: newSource}
+func newGaudiScraper(cfg *Config, set receiver.Settings, now func() time.Time, shared *sharedSource) *gaudiScraper {
+	return &gaudiScraper{cfg: cfg, settings: set, now: now, shared: shared}
 }
 
-func (s *gaudiScraper) start(ctx context.Context, _ component.Host) error {
+func (s *gaudiScraper) start(ctx context.Context, host component.Host) error {
 	start := s.now()
-	src, err := s.newSource(s.cfg, start)
+	src, err := s.shared.acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("gaudi receiver: %w", err)
 	}
-	if err := src.Start(ctx); err != nil {
-		return fmt.Errorf("gaudi receiver: starting source %q: %w", src.Name(), err)
-	}
+	s.host = host
 	s.source = src
 	s.sanity = newSanitizer(s.cfg.Sanity, s.settings.Logger)
 	s.mb = metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings, metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
@@ -57,7 +57,8 @@ func (s *gaudiScraper) shutdown(ctx context.Context) error {
 	if s.source == nil {
 		return nil
 	}
-	return s.source.Shutdown(ctx)
+	s.source = nil
+	return s.shared.release(ctx)
 }
 
 func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
@@ -90,7 +91,22 @@ func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	s.mb.RecordHpuScrapeErrorsDataPoint(ts, s.errors, source)
 	// Only partial errors are added, so the healthy devices' metrics and the self-metrics
 	// are delivered even when devices (or the whole source) failed.
-	return s.mb.Emit(), errs.Combine()
+	err = errs.Combine()
+	s.reportStatus(err)
+	return s.mb.Emit(), err
+}
+
+// reportStatus tells a status-aware health check that the receiver is degraded while scrapes
+// fail, and that it recovered.
+func (s *gaudiScraper) reportStatus(err error) {
+	switch {
+	case err != nil:
+		s.failing = true
+		componentstatus.ReportStatus(s.host, componentstatus.NewRecoverableErrorEvent(err))
+	case s.failing:
+		s.failing = false
+		componentstatus.ReportStatus(s.host, componentstatus.NewEvent(componentstatus.StatusOK))
+	}
 }
 
 func (s *gaudiScraper) recordHealth(ts pcommon.Timestamp, d *hpu.Device) {

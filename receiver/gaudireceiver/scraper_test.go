@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
 )
@@ -42,13 +43,18 @@ func simulatorConfig(faults ...simulator.Fault) *Config {
 func startScraper(t *testing.T, cfg *Config) (*gaudiScraper, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{t: testStart}
-	s := newGaudiScraper(cfg, receiverSettings(), clock.now)
+	s := newTestScraper(cfg, clock.now, newSource)
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, s.shutdown(context.Background())) })
 	return s, clock
 }
 
 func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }
+
+// newTestScraper builds a scraper whose source comes from newSrc, on the given clock.
+func newTestScraper(cfg *Config, now func() time.Time, newSrc func(*Config, func() time.Time) (hpu.Source, error)) *gaudiScraper {
+	return newGaudiScraper(cfg, receiverSettings(), now, &sharedSource{cfg: cfg, now: now, newSource: newSrc})
+}
 
 func compareGolden(t *testing.T, name string, actual pmetric.Metrics) {
 	t.Helper()
@@ -128,7 +134,7 @@ func TestUnavailableSourcesFailAtStart(t *testing.T) {
 		t.Run(string(source), func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Source = source
-			s := newGaudiScraper(cfg, receivertest.NewNopSettings(metadata.Type), time.Now)
+			s := newTestScraper(cfg, time.Now, newSource)
 			err := s.start(context.Background(), componenttest.NewNopHost())
 			require.ErrorIs(t, err, errSourceNotAvailable)
 			assert.Contains(t, err.Error(), `source "`+string(source)+`"`)

@@ -8,12 +8,12 @@ import (
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
 )
 
-// newSource builds the configured backend; start is when the receiver starts, the origin of
-// the simulator's scenario clock.
-func newSource(cfg *Config, start time.Time) (hpu.Source, error) {
+// newSource builds the configured backend; now is the receiver's clock, and its reading at
+// start the origin of the simulator's scenario.
+func newSource(cfg *Config, now func() time.Time) (hpu.Source, error) {
 	switch cfg.Source {
 	case SourceSimulator:
-		return simulator.New(cfg.Simulator, start)
+		return simulator.New(cfg.Simulator, now(), now)
 	case SourceAuto:
 		return nil, fmt.Errorf("source %q found no usable backend: the hlml, hlsmi and sysfs sources are %w", cfg.Source, errSourceNotAvailable)
 	default:

@@ -74,9 +74,10 @@ type sum struct {
 
 // model is what the templates see: metadata.yaml, validated, in its own order.
 type model struct {
-	Type       string
-	ScopeName  string
-	Stability  string // suffix of a component.StabilityLevel constant
+	Type      string
+	ScopeName string
+	// Stability maps a signal ("metrics", "logs") to the suffix of a component.StabilityLevel constant.
+	Stability  map[string]string
 	Attributes []*attribute
 	Metrics    []*metric
 }
@@ -139,22 +140,26 @@ func newModel(f *file, doc *yaml.Node) (*model, error) {
 	return m, errors.Join(p...)
 }
 
+// stabilitySignals are the signals a receiver can declare a stability for.
+var stabilitySignals = []string{"metrics", "logs"}
+
 func (m *model) addStability(stability map[string][]string, p *problems) {
+	m.Stability = map[string]string{}
 	for level, signals := range stability {
 		for _, s := range signals {
 			switch {
-			case s != "metrics":
-				p.add("status.stability: signal %q is not supported; mdgen only generates metrics", s)
+			case !slices.Contains(stabilitySignals, s):
+				p.add("status.stability: signal %q is not supported; mdgen generates %v", s, stabilitySignals)
 			case stabilityLevels[level] == "":
 				p.add("status.stability: unknown level %q", level)
-			case m.Stability != "":
-				p.add("status.stability lists metrics under more than one level")
+			case m.Stability[s] != "":
+				p.add("status.stability lists %s under more than one level", s)
 			default:
-				m.Stability = stabilityLevels[level]
+				m.Stability[s] = stabilityLevels[level]
 			}
 		}
 	}
-	if m.Stability == "" {
+	if m.Stability["metrics"] == "" {
 		p.add("status.stability has no known level listing metrics")
 	}
 }

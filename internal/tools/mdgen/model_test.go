@@ -143,3 +143,25 @@ func TestGoName(t *testing.T) {
 		assert.Equal(t, tt.want, goName(tt.name, tt.exported), "goName(%q, %v)", tt.name, tt.exported)
 	}
 }
+
+func TestStabilityPerSignal(t *testing.T) {
+	const metrics = "metrics:\n  m.ok: {enabled: true, description: d, unit: '1', gauge: {value_type: int}}\n"
+	load := func(t *testing.T, status string) (*model, error) {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "metadata.yaml")
+		require.NoError(t, os.WriteFile(path, []byte("type: t\nscope_name: example.com/t\nstatus: "+status+"\n"+metrics), 0o600))
+		return loadModel(path)
+	}
+
+	m, err := load(t, "{class: receiver, stability: {alpha: [metrics], development: [logs]}}")
+	require.NoError(t, err)
+	out, err := execute("status.go.tmpl", m)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "const MetricsStability = component.StabilityLevelAlpha")
+	assert.Contains(t, string(out), "const LogsStability = component.StabilityLevelDevelopment")
+
+	_, err = load(t, "{class: receiver, stability: {alpha: [metrics, traces]}}")
+	assert.ErrorContains(t, err, `status.stability: signal "traces" is not supported`)
+	_, err = load(t, "{class: receiver, stability: {alpha: [logs]}}")
+	assert.ErrorContains(t, err, "status.stability has no known level listing metrics")
+}

@@ -12,3 +12,6 @@ const ScopeName = "github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver
 
 // MetricsStability is the stability level of the receiver's metrics.
 const MetricsStability = component.StabilityLevelAlpha
+
+// LogsStability is the stability level of the receiver's logs.
+const LogsStability = component.StabilityLevelDevelopment

@@ -47,18 +47,21 @@ type device struct {
 	wattSkew float64
 }
 
-// Simulator implements hpu.Source.
+// Simulator implements hpu.Source and hpu.EventSource.
 type Simulator struct {
 	cfg     Config
 	model   model
 	epoch   time.Time
+	now     func() time.Time
 	devices []device
+	events  eventLog
 }
 
 var _ hpu.Source = (*Simulator)(nil)
 
-// New returns a simulator whose scenario clock starts at epoch (the receiver's start).
-func New(cfg Config, epoch time.Time) (*Simulator, error) {
+// New returns a simulator whose scenario clock starts at epoch (the receiver's start); now is
+// the clock that times device events.
+func New(cfg Config, epoch time.Time, now func() time.Time) (*Simulator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("simulator config: %w", err)
 	}
@@ -76,7 +79,9 @@ func New(cfg Config, epoch time.Time) (*Simulator, error) {
 			wattSkew: (rng.Float64()*2 - 1) * m.perDeviceWattSkew,
 		}
 	}
-	return &Simulator{cfg: cfg, model: m, epoch: epoch, devices: devs}, nil
+	s := &Simulator{cfg: cfg, model: m, epoch: epoch, now: now, devices: devs}
+	s.scheduleEvents()
+	return s, nil
 }
 
 func busID(m model, i int) string {

@@ -16,7 +16,7 @@ var epoch = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 func read(t *testing.T, cfg Config, at time.Duration) []hpu.Device {
 	t.Helper()
-	s, err := New(cfg, epoch)
+	s, err := New(cfg, epoch, time.Now)
 	require.NoError(t, err)
 	devs, err := s.Read(context.Background(), epoch.Add(at), nil)
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestGaudi2Facts(t *testing.T) {
 
 func TestEnergyIsMonotonicAndMatchesPower(t *testing.T) {
 	cfg := DefaultConfig()
-	s, err := New(cfg, epoch)
+	s, err := New(cfg, epoch, time.Now)
 	require.NoError(t, err)
 	var prev []hpu.Device
 	for step := time.Duration(0); step <= 20*time.Minute; step += 10 * time.Second {
@@ -173,9 +173,44 @@ func TestConfigValidate(t *testing.T) {
 			cfg := DefaultConfig()
 			tt.edit(&cfg)
 			assert.EqualError(t, cfg.Validate(), tt.want)
-			_, err := New(cfg, epoch)
+			_, err := New(cfg, epoch, time.Now)
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
 	assert.NoError(t, DefaultConfig().Validate())
+}
+
+func TestEventsWhenFaultsStart(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Faults = []Fault{
+		{Device: 5, Kind: FaultFail, After: 2 * time.Minute},
+		{Device: 1, Kind: FaultRowsPending, After: time.Minute},
+		{Device: 3, Kind: FaultOverheat},
+	}
+	clock := epoch
+	s, err := New(cfg, epoch, func() time.Time { return clock })
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	events, err := s.WaitEvents(ctx, 0)
+	require.NoError(t, err)
+	assert.Empty(t, events, "nothing is due at start")
+
+	clock = epoch.Add(90 * time.Second)
+	events, err = s.WaitEvents(ctx, time.Second)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	assert.Equal(t, hpu.Event{Time: epoch.Add(time.Minute), Index: 1, UUID: s.devices[1].uuid, Kind: hpu.EventECCDoubleBit}, events[0])
+
+	clock = epoch.Add(time.Hour)
+	events, err = s.WaitEvents(ctx, time.Second)
+	require.NoError(t, err)
+	require.Len(t, events, 1, "each event is delivered once")
+	assert.Equal(t, hpu.EventCritical, events[0].Kind)
+	assert.Equal(t, int64(5), events[0].Index)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.WaitEvents(cancelled, time.Hour)
+	assert.ErrorIs(t, err, context.Canceled, "waiting ends with the context")
 }
