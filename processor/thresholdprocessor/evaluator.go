@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
 	"go.uber.org/zap"
 )
 
@@ -91,6 +92,8 @@ type evaluator struct {
 	groups     []*evalGroup
 	maxCatchUp int
 	skipped    int64
+	engine     *promql.Engine
+	queryable  storage.Queryable
 }
 
 func newEvaluator(cfg *Config, st *store, logger *zap.Logger) (*evaluator, error) {
@@ -131,7 +134,7 @@ func newEvaluator(cfg *Config, st *store, logger *zap.Logger) (*evaluator, error
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("loading rule files: %w", errors.Join(errs...))
 	}
-	e := &evaluator{logger: logger, store: st, maxCatchUp: cfg.Limits.MaxCatchUpEvaluations}
+	e := &evaluator{logger: logger, store: st, maxCatchUp: cfg.Limits.MaxCatchUpEvaluations, engine: engine, queryable: queryable}
 	for key, g := range loaded {
 		eg := &evalGroup{g: g, key: key, tracked: map[string]trackedAlert{}, lastErr: map[string]string{}}
 		for _, r := range g.Rules() {
@@ -390,4 +393,25 @@ func (e *evaluator) restoring() bool {
 		}
 	}
 	return false
+}
+
+// query runs an instant PromQL query over the store; a scalar result becomes one sample without labels,
+// as promtool reports it.
+func (e *evaluator) query(ctx context.Context, expr string, ts time.Time) (promql.Vector, error) {
+	q, err := e.engine.NewInstantQuery(ctx, e.queryable, nil, expr, ts)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", expr, err)
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, fmt.Errorf("query %q: %w", expr, res.Err)
+	}
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		return v, nil
+	case promql.Scalar:
+		return promql.Vector{{T: v.T, F: v.V, Metric: labels.EmptyLabels()}}, nil
+	}
+	return nil, fmt.Errorf("query %q: result of type %s, want an instant vector or a scalar", expr, res.Value.Type())
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/prometheus/promql"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -262,4 +263,10 @@ func (p *thresholdProcessor) idleTick(ctx context.Context, wall time.Time) error
 		return nil
 	}
 	return p.next.ConsumeMetrics(ctx, md)
+}
+
+func (p *thresholdProcessor) query(ctx context.Context, expr string, ts time.Time) (promql.Vector, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.eval.query(ctx, expr, ts)
 }
