@@ -2,6 +2,7 @@ package thresholdprocessor // import "github.com/otelcol-gaudi/otelcol-gaudi/pro
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -13,7 +14,7 @@ import (
 // exporter gives them, and returns the latest data timestamp. Callers hold p.mu.
 func (p *thresholdProcessor) ingest(ctx context.Context, md pmetric.Metrics) (time.Time, error) {
 	app := p.store.appender(ctx)
-	var maxT int64
+	maxT := int64(math.MinInt64)
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
@@ -31,7 +32,7 @@ func (p *thresholdProcessor) ingest(ctx context.Context, md pmetric.Metrics) (ti
 		return time.Time{}, err
 	}
 	p.recordDrops(ctx, app.drops)
-	if maxT == 0 {
+	if maxT == math.MinInt64 {
 		return time.Time{}, nil
 	}
 	return time.UnixMilli(maxT), nil
@@ -55,27 +56,28 @@ func (p *thresholdProcessor) ingestMetric(app *appender, m pmetric.Metric, sc se
 		case pmetric.AggregationTemporalityDelta:
 			if !m.Sum().IsMonotonic() {
 				app.drops[dropUnsupported] += int64(dps.Len())
-				return 0
+				return math.MinInt64
 			}
 			delta = true
 		default:
 			app.drops[dropUnsupported] += int64(dps.Len())
-			return 0
+			return math.MinInt64
 		}
 	default:
 		app.drops[dropUnsupported] += int64(dataPointCount(m))
-		return 0
+		return math.MinInt64
 	}
 	name, err := p.namer.metricName(m)
 	if err != nil {
 		app.drops[dropInvalid] += int64(dps.Len())
-		return 0
+		return math.MinInt64
 	}
-	var maxT int64
+	maxT := int64(math.MinInt64)
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
 		t := dp.Timestamp().AsTime().UnixMilli()
-		if dp.Timestamp() == 0 {
+		// OTLP's zero timestamp means "not set"; only rule unit tests, whose series start at 0, use it.
+		if dp.Timestamp() == 0 && !p.zeroTimeValid {
 			app.drops[dropInvalid]++
 			continue
 		}

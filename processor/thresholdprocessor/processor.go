@@ -32,6 +32,8 @@ type thresholdProcessor struct {
 	limits storeLimits
 	// wallNow is the wall clock; only the idle tick reads it.
 	wallNow func() time.Time
+	// zeroTimeValid accepts data at Unix time 0, for rule unit tests.
+	zeroTimeValid bool
 
 	mu    sync.Mutex
 	namer *namer
