@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/processor/thresholdprocessor/internal/metadata"
 )
@@ -54,8 +56,14 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg *Config) *harness {
 	t.Helper()
+	return newHarnessWithLogger(t, cfg, zap.NewNop())
+}
+
+func newHarnessWithLogger(t *testing.T, cfg *Config, logger *zap.Logger) *harness {
+	t.Helper()
 	sink := new(consumertest.MetricsSink)
 	set := processortest.NewNopSettings(metadata.Type)
+	set.Logger = logger
 	p, err := newThresholdProcessor(cfg, set.ID, set.TelemetrySettings, sink)
 	require.NoError(t, err)
 	proc, err := newMetricsProcessor(context.Background(), set, cfg, sink, p)
@@ -135,3 +143,5 @@ func describeAlertPoint(res pcommon.Map, dp pmetric.NumberDataPoint) string {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func componentTelemetry() component.TelemetrySettings { return componenttest.NewNopTelemetrySettings() }

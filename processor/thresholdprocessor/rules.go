@@ -3,6 +3,7 @@ package thresholdprocessor // import "github.com/otelcol-gaudi/otelcol-gaudi/pro
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -36,7 +37,11 @@ func loadRules(cfg *Config) (ruleInfo, error) {
 	for _, file := range cfg.RuleFiles {
 		rgs, ferrs := rulefmt.ParseFile(file, false, nameValidation, p, promslog.NewNopLogger())
 		for _, err := range ferrs {
-			errs = append(errs, fmt.Errorf("rule file %s: %w", file, err))
+			// Most rulefmt errors start with the file and position already.
+			if !strings.HasPrefix(err.Error(), file) {
+				err = fmt.Errorf("%s: %w", file, err)
+			}
+			errs = append(errs, fmt.Errorf("invalid rule file: %w", err))
 		}
 		if len(ferrs) > 0 {
 			continue
@@ -48,7 +53,7 @@ func loadRules(cfg *Config) (ruleInfo, error) {
 			for i, r := range g.Rules {
 				expr, err := p.ParseExpr(r.Expr)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("rule file %s: group %q, rule %d: %w", file, g.Name, i+1, err))
+					errs = append(errs, fmt.Errorf("invalid rule file: %s: group %q, rule %d: %w", file, g.Name, i+1, err))
 					continue
 				}
 				info.numRules++
