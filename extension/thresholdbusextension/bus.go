@@ -28,7 +28,7 @@ type Bus struct {
 }
 
 var (
-	_ extension.Extension          = (*Bus)(nil)
+	_ extension.Extension         = (*Bus)(nil)
 	_ thresholdprocessor.EventBus = (*Bus)(nil)
 )
 
@@ -72,6 +72,8 @@ type Config struct{}
 func NewFactory() extension.Factory {
 	return extension.NewFactory(metadata.Type,
 		func() component.Config { return &Config{} },
-		func(context.Context, extension.Settings, component.Config) (extension.Extension, error) { return &Bus{}, nil },
+		func(context.Context, extension.Settings, component.Config) (extension.Extension, error) {
+			return &Bus{}, nil
+		},
 		metadata.ExtensionStability)
 }

@@ -86,7 +86,8 @@ func createDefaultConfig() component.Config {
 		MaxQuerySamples:    50_000_000,
 		AlertsMetric:       true,
 		OutageTolerance:    time.Hour,
-		ForGracePeriod:     10 * time.Minute,
+		// Prometheus' 10m default skips restoring any rule whose `for` is shorter, i.e. all of ours.
+		ForGracePeriod: 0,
 		Limits: LimitsConfig{
 			MaxSeries:             50_000,
 			MaxSamplesPerSeries:   1_000,
