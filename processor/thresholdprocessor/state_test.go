@@ -52,7 +52,7 @@ func (c *memClient) Delete(_ context.Context, key string) error {
 }
 
 func (*memClient) Batch(context.Context, ...*storage.Operation) error { return nil }
-func (*memClient) Close(context.Context) error                      { return nil }
+func (*memClient) Close(context.Context) error                        { return nil }
 
 type storageHost struct {
 	component.Host
