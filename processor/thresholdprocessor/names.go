@@ -1,0 +1,172 @@
+package thresholdprocessor // import "github.com/otelcol-gaudi/otelcol-gaudi/processor/thresholdprocessor"
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/otlptranslator"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage/remote/otlptranslator/prometheusremotewrite"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// Resource attributes the prometheus exporter turns into job and instance (semconv service.*).
+const (
+	attrServiceName       = "service.name"
+	attrServiceNamespace  = "service.namespace"
+	attrServiceInstanceID = "service.instance.id"
+	labelJob              = "job"
+	labelInstance         = "instance"
+	scopeLabelPrefix      = "otel_scope_"
+	labelScopeName        = "otel_scope_name"
+	labelScopeVersion     = "otel_scope_version"
+	labelScopeSchemaURL   = "otel_scope_schema_url"
+	maxCachedLabelNames   = 4096
+)
+
+var errDuplicateLabel = errors.New("two attributes translate to the same label name")
+
+// namer turns OTel metric identities into the Prometheus series labels the contrib prometheus exporter
+// (v0.165.1) exposes for them, with the same otlptranslator settings: suffixes added, UTF-8 escaped to
+// underscores, multiple underscores preserved (exporter collector.go configureMetricNamer/configureLabelNamer),
+// labels from data point attributes, then scope attributes and scope info, then job and instance from the
+// resource (getMetricMetadata).
+type namer struct {
+	metricNamer otlptranslator.MetricNamer
+	labelNamer  otlptranslator.LabelNamer
+	cfg         TranslationConfig
+	// labelCache memoises attribute key → label name; keys are low-cardinality, the cap guards the rest.
+	labelCache map[string]string
+	builder    labels.ScratchBuilder
+}
+
+func newNamer(cfg TranslationConfig) *namer {
+	return &namer{
+		metricNamer: otlptranslator.MetricNamer{WithMetricSuffixes: true, UTF8Allowed: false},
+		labelNamer:  otlptranslator.LabelNamer{UTF8Allowed: false, PreserveMultipleUnderscores: true},
+		cfg:         cfg,
+		labelCache:  make(map[string]string),
+		builder:     labels.NewScratchBuilder(16),
+	}
+}
+
+// metricName is the exporter's name for m.
+func (n *namer) metricName(m pmetric.Metric) (string, error) {
+	name, err := n.metricNamer.Build(prometheusremotewrite.TranslatorMetricFromOtelMetric(m))
+	if err != nil {
+		return "", fmt.Errorf("translating metric name %q: %w", m.Name(), err)
+	}
+	return name, nil
+}
+
+func (n *namer) labelName(key string) (string, error) {
+	if l, ok := n.labelCache[key]; ok {
+		return l, nil
+	}
+	l, err := n.labelNamer.Build(key)
+	if err != nil {
+		return "", fmt.Errorf("translating attribute %q: %w", key, err)
+	}
+	if len(n.labelCache) < maxCachedLabelNames {
+		n.labelCache[key] = l
+	}
+	return l, nil
+}
+
+// seriesContext is what every data point of one scope of one resource shares.
+type seriesContext struct {
+	resource pcommon.Map
+	scope    pcommon.InstrumentationScope
+	schema   string
+}
+
+// seriesLabels builds the sorted label set of one data point. Empty values are left out, as Prometheus
+// treats an empty label as an absent one.
+func (n *namer) seriesLabels(name string, attrs pcommon.Map, sc seriesContext) (labels.Labels, error) {
+	b := &n.builder
+	b.Reset()
+	b.Add(labels.MetricName, name)
+	var errs []error
+	add := func(key string, v pcommon.Value) {
+		l, err := n.labelName(key)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		if s := v.AsString(); s != "" {
+			b.Add(l, s)
+		}
+	}
+	for k, v := range attrs.All() {
+		if n.cfg.ResourceToTelemetryConversion {
+			if _, ok := sc.resource.Get(k); ok {
+				continue
+			}
+		}
+		add(k, v)
+	}
+	if n.cfg.ResourceToTelemetryConversion {
+		// resourcetotelemetry copies every resource attribute onto the data point, overwriting.
+		for k, v := range sc.resource.All() {
+			add(k, v)
+		}
+	}
+	if !n.cfg.WithoutScopeInfo {
+		for k, v := range sc.scope.Attributes().All() {
+			switch k {
+			case "name", "version", "schema_url":
+				continue
+			}
+			add(scopeLabelPrefix+k, v)
+		}
+		addStr(b, labelScopeName, sc.scope.Name())
+		addStr(b, labelScopeVersion, sc.scope.Version())
+		addStr(b, labelScopeSchemaURL, sc.schema)
+	}
+	if job, ok := jobFromResource(sc.resource); ok {
+		addStr(b, labelJob, job)
+	}
+	if inst, ok := sc.resource.Get(attrServiceInstanceID); ok {
+		addStr(b, labelInstance, inst.AsString())
+	}
+	if len(errs) > 0 {
+		return labels.EmptyLabels(), errors.Join(errs...)
+	}
+	b.Sort()
+	lset := b.Labels()
+	// The exporter rejects a metric whose label names collide; so do we.
+	if dup, ok := duplicateLabel(lset); ok {
+		return labels.EmptyLabels(), fmt.Errorf("%w: %q", errDuplicateLabel, dup)
+	}
+	return lset, nil
+}
+
+func addStr(b *labels.ScratchBuilder, name, value string) {
+	if value != "" {
+		b.Add(name, value)
+	}
+}
+
+func duplicateLabel(lset labels.Labels) (string, bool) {
+	prev, dup := "", ""
+	lset.Range(func(l labels.Label) {
+		if l.Name == prev && dup == "" {
+			dup = l.Name
+		}
+		prev = l.Name
+	})
+	return dup, dup != ""
+}
+
+// jobFromResource is the exporter's job label: service.namespace/service.name, or service.name.
+func jobFromResource(res pcommon.Map) (string, bool) {
+	svc, ok := res.Get(attrServiceName)
+	if !ok {
+		return "", false
+	}
+	if ns, ok := res.Get(attrServiceNamespace); ok {
+		return ns.AsString() + "/" + svc.AsString(), true
+	}
+	return svc.AsString(), true
+}

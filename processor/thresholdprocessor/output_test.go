@@ -1,0 +1,121 @@
+package thresholdprocessor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// receiverBatch is hpu.temperature as the gaudi receiver sends it, from a node whose resource carries
+// service.* attributes.
+func receiverBatch(ts time.Time, temps map[int64]float64) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.namespace", "node")
+	rm.Resource().Attributes().PutStr("service.name", "gaudi")
+	rm.Resource().Attributes().PutStr("service.instance.id", "host1")
+	rm.Resource().Attributes().PutStr("host.name", "host1")
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName("gaudireceiver")
+	sm.Scope().SetVersion("0.1.0")
+	m := sm.Metrics().AppendEmpty()
+	m.SetName("hpu.temperature")
+	m.SetUnit("Cel")
+	g := m.SetEmptyGauge()
+	for idx := int64(0); idx < int64(len(temps)); idx++ {
+		dp := g.DataPoints().AppendEmpty()
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+		dp.SetDoubleValue(temps[idx])
+		dp.Attributes().PutInt("hpu.index", idx)
+		dp.Attributes().PutStr("hpu.uuid", "u"+string(rune('0'+idx)))
+		dp.Attributes().PutStr("hpu.sensor", "on_chip")
+	}
+	return md
+}
+
+// TestNamesMatchThePrometheusExporter: series get the exporter's names and labels, and ALERTS goes back
+// into OTLP so that the exporter gives it the same job, instance and scope labels.
+func TestNamesMatchThePrometheusExporter(t *testing.T) {
+	h := newHarness(t, testConfig("testdata/semantics.rules.yaml"))
+	h.consume(receiverBatch(epoch, map[int64]float64{0: 87}))
+	vec, err := h.p.query(context.Background(), "hpu_temperature_celsius", epoch)
+	require.NoError(t, err)
+	require.Len(t, vec, 1)
+	assert.Equal(t, labels.FromStrings("__name__", "hpu_temperature_celsius", "hpu_index", "0", "hpu_uuid", "u0", "hpu_sensor", "on_chip",
+		"job", "node/gaudi", "instance", "host1", "otel_scope_name", "gaudireceiver", "otel_scope_version", "0.1.0"), vec[0].Metric)
+
+	all := h.sink.AllMetrics()
+	require.Len(t, all, 1)
+	rms := all[0].ResourceMetrics()
+	require.Equal(t, 2, rms.Len(), "the input plus one resource for ALERTS")
+	alerts := rms.At(1)
+	assert.Equal(t, map[string]any{"service.namespace": "node", "service.name": "gaudi", "service.instance.id": "host1"}, alerts.Resource().Attributes().AsRaw())
+	scope := alerts.ScopeMetrics().At(0)
+	assert.Equal(t, "gaudireceiver", scope.Scope().Name())
+	assert.Equal(t, "0.1.0", scope.Scope().Version())
+	m := scope.Metrics().At(0)
+	assert.Equal(t, "ALERTS", m.Name())
+	require.Equal(t, 1, m.Gauge().DataPoints().Len())
+	dp := m.Gauge().DataPoints().At(0)
+	assert.Equal(t, map[string]any{"alertname": "HPUHighTemperature", "alertstate": "pending", "hpu_index": "0", "hpu_uuid": "u0",
+		"hpu_sensor": "on_chip", "severity": "critical"}, dp.Attributes().AsRaw())
+	assert.Equal(t, 1.0, dp.DoubleValue())
+	assert.Equal(t, epoch, dp.Timestamp().AsTime())
+}
+
+func TestSeriesAndSampleLimits(t *testing.T) {
+	cfg := testConfig("testdata/semantics.rules.yaml")
+	cfg.Limits.MaxSeries = 2
+	cfg.Limits.MaxSamplesPerSeries = 10
+	cfg.Limits.Retention = 10 * time.Minute // at most one sample per minute per series
+	core, logs := observer.New(zap.WarnLevel)
+	h := newHarnessWithLogger(t, cfg, zap.New(core))
+	h.consume(receiverBatch(epoch, map[int64]float64{0: 50, 1: 50, 2: 50}))
+	// The first drop is logged at once, later ones at most once a minute.
+	require.Equal(t, 1, logs.Len())
+	assert.Equal(t, "Samples were not stored for rule evaluation", logs.All()[0].Message)
+	assert.Equal(t, map[string]any{"series_limit": int64(1), "series": int64(2), "max_series": int64(2)}, logs.All()[0].ContextMap())
+	h.consume(receiverBatch(epoch.Add(30*time.Second), map[int64]float64{0: 51, 1: 51, 2: 51}))
+	h.consume(receiverBatch(epoch.Add(time.Minute), map[int64]float64{0: 52, 1: 52, 2: 52}))
+	assert.Equal(t, 2, h.p.store.numSeries())
+	assert.Equal(t, 1, logs.Len())
+	assert.Equal(t, map[dropReason]int64{dropSeriesLimit: 2, dropRateLimit: 2}, h.p.pendingDrops)
+
+	vec, err := h.p.query(context.Background(), "count_over_time(hpu_temperature_celsius[5m])", epoch.Add(time.Minute))
+	require.NoError(t, err)
+	require.Len(t, vec, 2)
+	for _, s := range vec {
+		assert.Equal(t, 2.0, s.F, "samples at 0 and 1m, the one at 30s dropped")
+	}
+}
+
+func TestAlertStateAttributes(t *testing.T) {
+	cfg := testConfig("testdata/semantics.rules.yaml")
+	cfg.AlertStateAttributes = true
+	h := newHarness(t, cfg)
+	h.consume(receiverBatch(epoch, map[int64]float64{0: 95, 1: 86, 2: 50}))
+	md := h.sink.AllMetrics()[0]
+	dps := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
+	got := map[int64]map[string]any{}
+	for i := 0; i < dps.Len(); i++ {
+		a := dps.At(i).Attributes().AsRaw()
+		idx := a["hpu.index"].(int64)
+		delete(a, "hpu.index")
+		delete(a, "hpu.uuid")
+		delete(a, "hpu.sensor")
+		got[idx] = a
+	}
+	assert.Equal(t, map[int64]map[string]any{
+		0: {"alert.state": "firing", "alert.names": []any{"HPUHighTemperature", "HPUHot"}},
+		1: {"alert.state": "pending", "alert.names": []any{"HPUHighTemperature"}},
+		2: {},
+	}, got)
+}
