@@ -13,7 +13,7 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             otelcol-gaudi/main.go otelcol-gaudi/main_others.go otelcol-gaudi/main_windows.go \
             otelcol-gaudi/components.go otelcol-gaudi/go.mod otelcol-gaudi/go.sum
 
-.PHONY: all build run test test-deps unit-test e2e-test bench lint generate check-generated tools clean
+.PHONY: all build run test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
 
 all: build
 
@@ -26,7 +26,7 @@ run: build
 	$(BIN) --config $(CONFIG)
 
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
-test: test-deps lint check-generated unit-test e2e-test
+test: test-deps lint check-generated unit-test rules-test e2e-test
 
 ## test-deps: the real Prometheus (Debian package) that the end-to-end tests start
 test-deps:
@@ -38,6 +38,12 @@ test-deps:
 
 unit-test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+## rules-test: the alert rules' unit tests, through promtool and through our processor (cmd/ruletest)
+rules-test:
+	promtool check rules configs/alerts/*.rules.yaml
+	promtool test rules configs/alerts/*.test.yaml
+	$(GO) run ./cmd/ruletest configs/alerts/*.test.yaml
 
 e2e-test: build $(BUILDER)
 	OTELCOL_GAUDI_BIN=$(BIN) OCB_BIN=$(BUILDER) $(GO) test -count=1 -timeout 15m ./test/e2e/...

@@ -17,6 +17,7 @@ func runCollectorCommand(t *testing.T, args ...string) (stdout, stderr string, e
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, collectorBin, args...)
+	cmd.Dir = repoRoot
 	var outBuf, errBuf syncBuffer
 	cmd.Stdout = &outBuf
 	cmd.Stderr = &errBuf

@@ -47,12 +47,14 @@ type process struct {
 	waitErr error         // cmd.Wait's result; read only after done is closed
 }
 
-// startProcess starts bin with args. A t.Cleanup stops it (SIGTERM, then SIGKILL after
+// startProcess starts bin with args in the repository root. A t.Cleanup stops it (SIGTERM, then SIGKILL after
 // stopTimeout) and, if the test failed, prints its stdout and stderr.
 func startProcess(t *testing.T, name, bin string, args ...string) *process {
 	t.Helper()
 	p := &process{name: name, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
+	// Shipped configs name files relative to the repository root, as `make run` starts there.
+	p.cmd.Dir = repoRoot
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
 	p.cmd.SysProcAttr = childSysProcAttr()

@@ -65,7 +65,7 @@ func TestBrokenConfigsFailValidation(t *testing.T) {
 	// so their failure can only come from that key.
 	t.Run("valid.yaml", func(t *testing.T) {
 		t.Parallel()
-		stdout, stderr, err := runCollectorCommand(t, "validate", "--config", filepath.Join("testdata", "valid.yaml"))
+		stdout, stderr, err := runCollectorCommand(t, "validate", "--config", filepath.Join(repoRoot, "test", "e2e", "testdata", "valid.yaml"))
 		if err != nil {
 			t.Errorf("otelcol-gaudi validate --config testdata/valid.yaml: %s, want exit status 0\nstdout:\n%s\nstderr:\n%s",
 				exitDescription(err), stdout, stderr)
@@ -80,7 +80,7 @@ func TestBrokenConfigsFailValidation(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
-			stdout, stderr, err := runCollectorCommand(t, "validate", "--config", filepath.Join("testdata", tc.file))
+			stdout, stderr, err := runCollectorCommand(t, "validate", "--config", filepath.Join(repoRoot, "test", "e2e", "testdata", tc.file))
 			output := stdout + stderr
 			if err == nil {
 				t.Fatalf("otelcol-gaudi validate --config testdata/%s: exit status 0, want a failure naming %q\noutput:\n%s", tc.file, tc.badKey, output)
