@@ -19,7 +19,8 @@ all: build
 
 ## build: compile the distribution from the committed ocb output into bin/otelcol-gaudi
 build:
-	cd otelcol-gaudi && $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
+	@# CGO off, as ocb builds: HLML is loaded with purego, not cgo.
+	cd otelcol-gaudi && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
 
 ## run: build and start the collector on the demo config (simulated HPUs)
 run: build

@@ -1,15 +1,17 @@
 package gaudireceiver
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs"
 )
 
 // SourceKind selects the telemetry backend.
@@ -36,6 +38,9 @@ type Config struct {
 	metadata.MetricsBuilderConfig  `mapstructure:",squash"`
 
 	Source    SourceKind       `mapstructure:"source"`
+	HLML      hlml.Config      `mapstructure:"hlml"`
+	HLSMI     hlsmi.Config     `mapstructure:"hlsmi"`
+	Sysfs     sysfs.Config     `mapstructure:"sysfs"`
 	Simulator simulator.Config `mapstructure:"simulator"`
 	Sanity    SanityConfig     `mapstructure:"sanity"`
 	_         struct{}
@@ -51,6 +56,3 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
-
-// errSourceNotAvailable marks the sources whose backends this build cannot read yet.
-var errSourceNotAvailable = errors.New("not available yet in this build of the gaudi receiver; use source: simulator")

@@ -76,18 +76,23 @@ func (r *eventsReceiver) Start(ctx context.Context, _ component.Host) error {
 }
 
 func (r *eventsReceiver) loop(ctx context.Context, es hpu.EventSource) {
+	var lastErr string
 	for ctx.Err() == nil {
 		events, err := es.WaitEvents(ctx, eventWait)
 		switch {
 		case errors.Is(err, context.Canceled):
 			return
 		case err != nil:
-			r.settings.Logger.Warn("Waiting for HPU device events failed; retrying", zap.Error(err), zap.Duration("retry_in", eventRetry))
-			if !pause(ctx, eventRetry) {
+			// A source that cannot watch some devices says so on every wait: warn once per cause.
+			if msg := err.Error(); msg != lastErr {
+				lastErr = msg
+				r.settings.Logger.Warn("Waiting for HPU device events failed; retrying", zap.Error(err), zap.Duration("retry_in", eventRetry))
+			}
+			if len(events) == 0 && !pause(ctx, eventRetry) {
 				return
 			}
-			continue
-		case len(events) == 0:
+		}
+		if len(events) == 0 {
 			continue
 		}
 		if err := r.next.ConsumeLogs(ctx, eventLogs(events)); err != nil {

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
@@ -71,13 +72,14 @@ func TestMetricsAndLogsShareOneSource(t *testing.T) {
 	registry := newSourceRegistry()
 	id := component.NewID(metadata.Type)
 	cfg := simulatorConfig()
-	shared := registry.get(id, cfg)
-	shared.newSource = func(c *Config, now func() time.Time) (hpu.Source, error) {
+	logger := zap.NewNop()
+	shared := registry.get(id, cfg, logger)
+	shared.open = func(ctx context.Context, c *Config, now func() time.Time, l *zap.Logger) (hpu.Source, error) {
 		starts++
-		return newSource(c, now)
+		return openSource(ctx, c, now, l)
 	}
-	assert.Same(t, shared, registry.get(id, cfg), "one source per component ID")
-	assert.NotSame(t, shared, registry.get(component.NewIDWithName(metadata.Type, "other"), cfg))
+	assert.Same(t, shared, registry.get(id, cfg, logger), "one source per component ID")
+	assert.NotSame(t, shared, registry.get(component.NewIDWithName(metadata.Type, "other"), cfg, logger))
 
 	s := newGaudiScraper(cfg, receiverSettings(), time.Now, shared)
 	events := newEventsReceiver(receiverSettings(), shared, consumertest.NewNop())
@@ -85,15 +87,13 @@ func TestMetricsAndLogsShareOneSource(t *testing.T) {
 	require.NoError(t, events.Start(context.Background(), componenttest.NewNopHost()))
 	assert.Equal(t, 1, starts, "the backend is started once for both signals")
 	require.NoError(t, s.shutdown(context.Background()))
-	assert.Same(t, shared, registry.get(id, cfg), "still in use by the logs receiver")
+	assert.Same(t, shared, registry.get(id, cfg, logger), "still in use by the logs receiver")
 	require.NoError(t, events.Shutdown(context.Background()))
-	assert.NotSame(t, shared, registry.get(id, cfg), "released after the last user")
+	assert.NotSame(t, shared, registry.get(id, cfg, logger), "released after the last user")
 }
 
 func TestLogsReceiverWithoutEventSource(t *testing.T) {
-	shared := &sharedSource{cfg: simulatorConfig(), now: time.Now, newSource: func(*Config, func() time.Time) (hpu.Source, error) {
-		return &fixedSource{}, nil
-	}}
+	shared := &sharedSource{cfg: simulatorConfig(), now: time.Now, logger: zap.NewNop(), open: fixed(&fixedSource{})}
 	sink := new(consumertest.LogsSink)
 	r := newEventsReceiver(receiverSettings(), shared, sink)
 	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
@@ -111,7 +111,7 @@ func (h *statusHost) Report(e *componentstatus.Event) { h.events = append(h.even
 
 func TestFailingScrapesReportDegradedStatus(t *testing.T) {
 	src := &fixedSource{devices: []hpu.Device{{Index: 0, UUID: "u0", Err: errors.New("HLML_ERROR_AIP_IS_LOST")}}}
-	s := newTestScraper(simulatorConfig(), time.Now, func(*Config, func() time.Time) (hpu.Source, error) { return src, nil })
+	s := newTestScraper(simulatorConfig(), time.Now, fixed(src))
 	host := &statusHost{Host: componenttest.NewNopHost()}
 	require.NoError(t, s.start(context.Background(), host))
 	defer func() { require.NoError(t, s.shutdown(context.Background())) }()

@@ -10,8 +10,11 @@ import (
 	"go.opentelemetry.io/collector/scraper"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs"
 )
 
 const (
@@ -37,13 +40,16 @@ func createDefaultConfig() component.Config {
 		MetricsBuilderConfig: metadata.NewDefaultMetricsBuilderConfig(),
 		Source:               SourceAuto,
 		Simulator:            simulator.DefaultConfig(),
+		HLML:                 hlml.DefaultConfig(),
+		HLSMI:                hlsmi.DefaultConfig(),
+		Sysfs:                sysfs.DefaultConfig(),
 		Sanity:               defaultSanityConfig(),
 	}
 }
 
 func (r *sourceRegistry) createMetricsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
 	c := cfg.(*Config)
-	s := newGaudiScraper(c, set, time.Now, r.get(set.ID, c))
+	s := newGaudiScraper(c, set, time.Now, r.get(set.ID, c, set.Logger))
 	sc, err := scraper.NewMetrics(s.scrape, scraper.WithStart(s.start), scraper.WithShutdown(s.shutdown))
 	if err != nil {
 		return nil, err
@@ -53,5 +59,5 @@ func (r *sourceRegistry) createMetricsReceiver(_ context.Context, set receiver.S
 
 func (r *sourceRegistry) createLogsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
 	c := cfg.(*Config)
-	return newEventsReceiver(set, r.get(set.ID, c), next), nil
+	return newEventsReceiver(set, r.get(set.ID, c, set.Logger), next), nil
 }

@@ -2,6 +2,7 @@ package gaudireceiver
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -40,12 +41,14 @@ func TestReceiverLifecycleDeliversMetrics(t *testing.T) {
 	assert.Equal(t, 8, findMetric(t, md, "hpu.utilization").Gauge().DataPoints().Len())
 }
 
-func TestReceiverFailsToStartOnUnavailableSource(t *testing.T) {
+func TestReceiverFailsToStartOnMissingBackend(t *testing.T) {
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Source = SourceHLML
+	cfg.HLML.LibraryPath = filepath.Join(t.TempDir(), "libhlml.so")
 	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	err = r.Start(context.Background(), componenttest.NewNopHost())
-	require.ErrorIs(t, err, errSourceNotAvailable)
+	require.ErrorContains(t, err, cfg.HLML.LibraryPath)
 	require.NoError(t, r.Shutdown(context.Background()))
 }

@@ -31,7 +31,7 @@ func TestImpossibleReadingsAreDroppedAndCounted(t *testing.T) {
 			MemoryUsed: hpu.Some(int64(200)), MemoryFree: hpu.Some(int64(-100)), MemoryTotal: hpu.Some(int64(100))},
 	}}
 	cfg := simulatorConfig()
-	s := newTestScraper(cfg, time.Now, func(*Config, func() time.Time) (hpu.Source, error) { return src, nil })
+	s := newTestScraper(cfg, time.Now, fixed(src))
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
 
@@ -57,7 +57,7 @@ func TestSanityBoundsAreConfigurable(t *testing.T) {
 	cfg := simulatorConfig()
 	cfg.Sanity.Power.LimitRatio = 0
 	cfg.Sanity.Power.Max = 5000
-	s := newTestScraper(cfg, time.Now, func(*Config, func() time.Time) (hpu.Source, error) { return src, nil })
+	s := newTestScraper(cfg, time.Now, fixed(src))
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
 	md, err := s.scrape(context.Background())

@@ -23,7 +23,7 @@ func BenchmarkScrapeSimulator(b *testing.B) {
 func startScraperB(b *testing.B) (*gaudiScraper, *fakeClock) {
 	b.Helper()
 	clock := &fakeClock{t: testStart}
-	s := newTestScraper(simulatorConfig(), clock.now, newSource)
+	s := newTestScraper(simulatorConfig(), clock.now, openSource)
 	if err := s.start(context.Background(), nil); err != nil {
 		b.Fatal(err)
 	}

@@ -12,12 +12,14 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
@@ -43,7 +45,7 @@ func simulatorConfig(faults ...simulator.Fault) *Config {
 func startScraper(t *testing.T, cfg *Config) (*gaudiScraper, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{t: testStart}
-	s := newTestScraper(cfg, clock.now, newSource)
+	s := newTestScraper(cfg, clock.now, openSource)
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, s.shutdown(context.Background())) })
 	return s, clock
@@ -51,9 +53,15 @@ func startScraper(t *testing.T, cfg *Config) (*gaudiScraper, *fakeClock) {
 
 func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }
 
-// newTestScraper builds a scraper whose source comes from newSrc, on the given clock.
-func newTestScraper(cfg *Config, now func() time.Time, newSrc func(*Config, func() time.Time) (hpu.Source, error)) *gaudiScraper {
-	return newGaudiScraper(cfg, receiverSettings(), now, &sharedSource{cfg: cfg, now: now, newSource: newSrc})
+// newTestScraper builds a scraper whose source comes from open, on the given clock.
+func newTestScraper(cfg *Config, now func() time.Time, open func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error)) *gaudiScraper {
+	set := receiverSettings()
+	return newGaudiScraper(cfg, set, now, &sharedSource{cfg: cfg, now: now, logger: set.Logger, open: open})
+}
+
+// fixed opens src whatever the config says.
+func fixed(src hpu.Source) func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error) {
+	return func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error) { return src, nil }
 }
 
 func compareGolden(t *testing.T, name string, actual pmetric.Metrics) {
@@ -129,19 +137,55 @@ func TestDisabledMetricIsNotEmitted(t *testing.T) {
 	assert.NotNil(t, lookupMetric(md, "hpu.power"))
 }
 
-func TestUnavailableSourcesFailAtStart(t *testing.T) {
-	for _, source := range []SourceKind{SourceAuto, SourceHLML, SourceHLSMI, SourceSysfs} {
-		t.Run(string(source), func(t *testing.T) {
+func TestMissingBackendsFailAtStart(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		source SourceKind
+		edit   func(*Config)
+		want   string
+	}{
+		{SourceHLML, func(c *Config) { c.HLML.LibraryPath = filepath.Join(dir, "libhlml.so") }, filepath.Join(dir, "libhlml.so")},
+		{SourceHLSMI, func(c *Config) { c.HLSMI.Path = filepath.Join(dir, "hl-smi") }, filepath.Join(dir, "hl-smi")},
+		{SourceSysfs, func(c *Config) { c.Sysfs.Root = dir }, "no accel devices"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.source), func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
-			cfg.Source = source
-			s := newTestScraper(cfg, time.Now, newSource)
+			cfg.Source = tt.source
+			tt.edit(cfg)
+			s := newTestScraper(cfg, time.Now, openSource)
 			err := s.start(context.Background(), componenttest.NewNopHost())
-			require.ErrorIs(t, err, errSourceNotAvailable)
-			assert.Contains(t, err.Error(), `source "`+string(source)+`"`)
-			assert.Contains(t, err.Error(), "use source: simulator")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `starting source "`+string(tt.source)+`"`)
+			assert.Contains(t, err.Error(), tt.want)
 			assert.NoError(t, s.shutdown(context.Background()))
 		})
 	}
+}
+
+func TestAutoWithoutBackendKeepsRunningWithZeroDevices(t *testing.T) {
+	dir := t.TempDir()
+	cfg := createDefaultConfig().(*Config)
+	cfg.HLML.LibraryPath = filepath.Join(dir, "libhlml.so")
+	cfg.HLSMI.Path = filepath.Join(dir, "hl-smi")
+	cfg.Sysfs.Root = dir
+	s := newTestScraper(cfg, time.Now, openSource)
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	require.NoError(t, s.start(context.Background(), host), "the collector keeps running")
+	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+
+	md, err := s.scrape(context.Background())
+	require.Error(t, err)
+	for _, want := range []string{"source auto found no HPU telemetry backend", "hlml:", "hlsmi:", "sysfs: no accel devices"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	devices := findMetric(t, md, "hpu.devices").Gauge().DataPoints().At(0)
+	assert.Equal(t, int64(0), devices.IntValue(), "zero devices is reported as a metric")
+	source, _ := devices.Attributes().Get("hpu.source")
+	assert.Equal(t, "none", source.Str())
+	assert.Equal(t, int64(1), findMetric(t, md, "hpu.scrape.errors").Sum().DataPoints().At(0).IntValue())
+	require.NotEmpty(t, host.events)
+	assert.Equal(t, componentstatus.StatusRecoverableError, host.events[0].Status(), "a status-aware health check sees the receiver degraded")
 }
 
 func TestEveryDeviceSeriesCarriesIdentityOnly(t *testing.T) {

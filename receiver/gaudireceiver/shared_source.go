@@ -2,11 +2,11 @@ package gaudireceiver
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
@@ -15,9 +15,11 @@ import (
 // single backend: HLML must be initialised once per process, and both signals must see the
 // same devices.
 type sharedSource struct {
-	cfg       *Config
-	now       func() time.Time
-	newSource func(*Config, func() time.Time) (hpu.Source, error)
+	cfg    *Config
+	now    func() time.Time
+	logger *zap.Logger
+	// open builds and starts the backend; openSource outside tests.
+	open      func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error)
 	onRelease func()
 
 	mu   sync.Mutex
@@ -30,12 +32,9 @@ func (s *sharedSource) acquire(ctx context.Context) (hpu.Source, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refs == 0 {
-		src, err := s.newSource(s.cfg, s.now)
+		src, err := s.open(ctx, s.cfg, s.now, s.logger)
 		if err != nil {
 			return nil, err
-		}
-		if err := src.Start(ctx); err != nil {
-			return nil, fmt.Errorf("starting source %q: %w", src.Name(), err)
 		}
 		s.src = src
 	}
@@ -73,13 +72,13 @@ func newSourceRegistry() *sourceRegistry {
 	return &sourceRegistry{sources: map[component.ID]*sharedSource{}}
 }
 
-func (r *sourceRegistry) get(id component.ID, cfg *Config) *sharedSource {
+func (r *sourceRegistry) get(id component.ID, cfg *Config, logger *zap.Logger) *sharedSource {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.sources[id]; ok {
 		return s
 	}
-	s := &sharedSource{cfg: cfg, now: time.Now, newSource: newSource}
+	s := &sharedSource{cfg: cfg, now: time.Now, logger: logger, open: openSource}
 	s.onRelease = func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()

@@ -15,7 +15,9 @@ type Source interface {
 	Start(ctx context.Context) error
 	// Read appends one Device per HPU to dst and returns it. A device that could not be read
 	// is still appended, with Err set and only its identity filled, so one bad device never
-	// hides the others. The error is for failures that leave no device readable.
+	// hides the others. The error reports what no device carries: a failure that leaves no
+	// device readable, or output that could not be tied to a device; devices returned with it
+	// are still valid.
 	Read(ctx context.Context, now time.Time, dst []Device) ([]Device, error)
 	// Shutdown releases what Start acquired.
 	Shutdown(ctx context.Context) error

@@ -1,0 +1,42 @@
+// Package hlsmi is an HPU source that runs Intel's hl-smi tool, for nodes where libhlml cannot
+// be loaded but the tool is installed.
+//
+// Each Read runs `hl-smi -Q <fields> -f csv,noheader,nounits` and parses the columns in the
+// order asked for. hl-smi's output varies between releases, so the parser also accepts a
+// header line (then the header's order is followed), values with units ("98304 MiB", "226 W",
+// "36 C", "0 %") and N/A, which leaves the value invalid rather than 0.
+//
+// Fields and what they fill (units converted to the Device's SI units):
+//
+//	index                     Device.Index
+//	uuid                      Device.UUID
+//	name                      Info.Model
+//	serial                    Info.Serial
+//	module_id                 Info.ModuleID (0 when N/A: Info has no validity flag)
+//	bus_id                    Info.PCIBusID, and the -i of the NIC queries
+//	driver_version            Info.DriverVersion
+//	utilization.aip           Utilization (%)
+//	memory.used/free/total    MemoryUsed/MemoryFree/MemoryTotal (MiB -> bytes)
+//	temperature.aip           TemperatureOnChip (°C)
+//	power.draw                Power (W)
+//	power.max*                PowerLimit (W): the limit `hl-smi -p/--power-max` sets
+//	clocks.current.soc*       ClockSoC (MHz -> Hz)
+//	clocks.max.soc*           ClockSoCMax (MHz -> Hz)
+//	pcie.link.gen.current*    PCIeLinkGen ("Gen4" or 4)
+//	pcie.link.width.current*  PCIeLinkWidth ("x16" or 16)
+//	ecc.mode.current          ECCEnabled (Enabled/Disabled)
+//
+// Fields marked * are known only from copies of `hl-smi -h` in public code; if hl-smi fails
+// naming one of them, the source drops it and says so once in the Read error.
+//
+// With Options.NICLinks, NICPorts come from `hl-smi -n link -i <bus_id>` per device, each
+// port's type from `hl-smi -n ports -i <bus_id>`, asked once per device.
+//
+// hl-smi's query fields cannot fill: Operational, TemperatureOnBoard, TemperatureLimits, Energy,
+// ThrottledPower and ThrottledThermal (stats.violation.* is a violation time of undocumented
+// unit, not the current state), PCIeReceive, PCIeTransmit, PCIeReplays, RowsReplacedSingle,
+// RowsReplacedDouble, RowsPending and Info.FirmwareVersion. They stay invalid (empty).
+//
+// hl-smi runs as a child in its own process group, killed as a whole when the scrape's
+// context ends, and always reaped; its output is capped.
+package hlsmi

@@ -1,0 +1,145 @@
+package hlsmi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+)
+
+// nicParallelism bounds the hl-smi processes one read runs at once for NIC links: 8 devices
+// fit in a scrape, and the driver, which serves every hl-smi, is not flooded.
+const nicParallelism = 4
+
+// portTypes caches, per PCI bus id, which ports `hl-smi -n ports` calls external: the board
+// fixes them, so each device is asked once.
+type portTypes struct {
+	mu       sync.Mutex
+	external map[string]map[int64]bool
+}
+
+// readNICLinks fills NICPorts of each readable device from `hl-smi -n link -i <bus id>`. A
+// device whose links cannot be read keeps its other readings; the problem is returned.
+func (s *Source) readNICLinks(ctx context.Context, devs []hpu.Device) error {
+	if err := ctx.Err(); err != nil {
+		// The query took the whole scrape; one error says so, not one per device.
+		return fmt.Errorf("NIC links not read: %w", err)
+	}
+	errs := make([]error, len(devs))
+	slots := make(chan struct{}, nicParallelism)
+	var wg sync.WaitGroup
+	for i := range devs {
+		d := &devs[i]
+		if d.Err != nil {
+			continue
+		}
+		if d.Info.PCIBusID == "" {
+			errs[i] = fmt.Errorf("hpu %d: no bus_id to ask hl-smi for its NIC links", d.Index)
+			continue
+		}
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			ports, err := s.nicPorts(ctx, d.Info.PCIBusID)
+			if err != nil {
+				errs[i] = fmt.Errorf("hpu %d NIC links: %w", d.Index, err)
+			}
+			d.NICPorts = ports
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// nicPorts reads the link state of the device's ports. `hl-smi -n link` lists the internal
+// (scale-up) ports by default; a port that `-n ports` does not call external is internal.
+func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error) {
+	external, err := s.portTypes(ctx, bus)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.runner.run(ctx, "-n", "link", "-i", bus)
+	if err != nil {
+		return nil, err
+	}
+	var ports []hpu.NICPort
+	err = portLines(out, func(port int64, state string) error {
+		var up bool
+		switch {
+		case strings.EqualFold(state, "UP"):
+			up = true
+		case strings.EqualFold(state, "DOWN"):
+		default:
+			return fmt.Errorf("link state %q is neither UP nor DOWN", state)
+		}
+		ports = append(ports, hpu.NICPort{Port: port, External: external[port], Up: up})
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("-n link -i %s: %w", bus, err)
+	}
+	return ports, err
+}
+
+func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, error) {
+	s.ports.mu.Lock()
+	external, ok := s.ports.external[bus]
+	s.ports.mu.Unlock()
+	if ok {
+		return external, nil
+	}
+	out, err := s.runner.run(ctx, "-n", "ports", "-i", bus)
+	if err != nil {
+		return nil, err
+	}
+	external = make(map[int64]bool)
+	err = portLines(out, func(port int64, kind string) error {
+		switch {
+		case strings.EqualFold(kind, "external"):
+			external[port] = true
+		case strings.EqualFold(kind, "internal"):
+			external[port] = false
+		default:
+			return fmt.Errorf("port type %q is neither internal nor external", kind)
+		}
+		return nil
+	})
+	if err != nil {
+		// Not cached: a misread port type would label that port's series wrongly for good.
+		return nil, fmt.Errorf("-n ports -i %s: %w", bus, err)
+	}
+	s.ports.mu.Lock()
+	s.ports.external[bus] = external
+	s.ports.mu.Unlock()
+	return external, nil
+}
+
+// portLines calls fn for each "port N: value" line of `hl-smi -n link` or `-n ports` output
+// ("port  0:        UP", "port 8: external"); other lines, such as a "=== <bus id> ===" title,
+// are skipped. Every bad line is reported, and does not stop the others.
+func portLines(out string, fn func(port int64, value string) error) error {
+	var errs []error
+	for lineNo := 1; out != ""; lineNo++ {
+		var line string
+		line, out, _ = strings.Cut(out, "\n")
+		line = strings.TrimSpace(line)
+		rest, ok := strings.CutPrefix(line, "port")
+		if !ok {
+			continue
+		}
+		num, value, ok := strings.Cut(rest, ":")
+		port, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if !ok || err != nil || port < 0 {
+			errs = append(errs, fmt.Errorf("output line %d: not \"port N: ...\": %q", lineNo, line))
+			continue
+		}
+		if err := fn(port, strings.TrimSpace(value)); err != nil {
+			errs = append(errs, fmt.Errorf("output line %d: %w", lineNo, err))
+		}
+	}
+	return errors.Join(errs...)
+}
