@@ -91,18 +91,19 @@ func demoConfigPath(t *testing.T) string {
 }
 
 // startDemoCollector starts the collector on configs/demo.yaml with every listening endpoint
-// moved to a free port and the gaudi receiver collecting every second.
-func startDemoCollector(t *testing.T) *collector {
+// moved to a free port, the gaudi receiver collecting every second, and the extra --set values.
+func startDemoCollector(t *testing.T, extra ...string) *collector {
 	t.Helper()
 	promPort, grpcPort, httpPort, telemetryPort := freePort(t), freePort(t), freePort(t), freePort(t)
-	c := startCollector(t, demoConfigPath(t),
+	sets := append([]string{
 		"receivers::gaudi::collection_interval=1s",
 		fmt.Sprintf("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
 		fmt.Sprintf("receivers::otlp::protocols::http::endpoint=127.0.0.1:%d", httpPort),
 		fmt.Sprintf("exporters::prometheus::endpoint=127.0.0.1:%d", promPort),
 		// A list can only be replaced as a whole; the value is YAML.
 		fmt.Sprintf("service::telemetry::metrics::readers=[{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", telemetryPort),
-	)
+	}, extra...)
+	c := startCollector(t, demoConfigPath(t), sets...)
 	c.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
 	c.telemetryURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
 	return c
