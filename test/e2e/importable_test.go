@@ -79,34 +79,26 @@ func TestImportableIntoOwnDistribution(t *testing.T) {
 	require.NoError(t, err, "ocb failed:\n%s", out)
 	t.Logf("ocb built the distribution in %s", time.Since(start).Round(time.Second))
 
-	configPath := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(configPath, []byte(`
-receivers:
-  gaudi:
-    source: simulator
-    simulator: {devices: 2, model: gaudi2}
-exporters:
-  debug: {}
-service:
-  pipelines:
-    metrics: {receivers: [gaudi], exporters: [debug]}
-`), 0o600))
 	bin := filepath.Join(dir, "build", "mydist")
-	out, err = exec.CommandContext(ctx, bin, "validate", "--config", configPath).CombinedOutput()
-	require.NoError(t, err, "validate failed:\n%s", out)
-
-	require.NoError(t, os.WriteFile(configPath, []byte(`
+	configPath := filepath.Join(dir, "config.yaml")
+	validate := func(simulator string) ([]byte, error) {
+		config := `
 receivers:
   gaudi:
     source: simulator
-    simulator: {devices: 0}
+    simulator: ` + simulator + `
 exporters:
   debug: {}
 service:
   pipelines:
     metrics: {receivers: [gaudi], exporters: [debug]}
-`), 0o600))
-	out, err = exec.CommandContext(ctx, bin, "validate", "--config", configPath).CombinedOutput()
+`
+		require.NoError(t, os.WriteFile(configPath, []byte(config), 0o600))
+		return exec.CommandContext(ctx, bin, "validate", "--config", configPath).CombinedOutput()
+	}
+	out, err = validate("{devices: 2, model: gaudi2}")
+	require.NoError(t, err, "validate failed:\n%s", out)
+	out, err = validate("{devices: 0}")
 	require.Error(t, err, "the receiver's own validation runs in the other distribution too")
 	assert.Contains(t, string(out), "devices must be between 1 and 64")
 }
