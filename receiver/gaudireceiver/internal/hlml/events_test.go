@@ -44,7 +44,8 @@ func TestWaitEventsTimesOutEmpty(t *testing.T) {
 }
 
 func TestWaitEventsWakesOnAnEvent(t *testing.T) {
-	s := startSource(t)
+	fake := useScenario(t)
+	s := startOn(t, fake)
 	type result struct {
 		events []hpu.Event
 		err    error
@@ -54,29 +55,30 @@ func TestWaitEventsWakesOnAnEvent(t *testing.T) {
 		events, err := s.WaitEvents(context.Background(), time.Minute)
 		done <- result{events, err}
 	}()
-	fake.awaitWaiter(t)
-	fake.injectEvent(t, 6, eventCritical)
+	fake.AwaitWaiter(t)
+	fake.InjectEvent(t, 6, eventCritical)
 	r := <-done
 	require.NoError(t, r.err)
 	assert.Equal(t, []hpu.Event{{Index: 6, UUID: uuid(6), Kind: hpu.EventCritical}}, withoutTime(t, r.events))
 }
 
 func TestWaitEventsEndsWithItsContext(t *testing.T) {
-	s := startSource(t)
+	fake := useScenario(t)
+	s := startOn(t, fake)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
 		_, err := s.WaitEvents(ctx, time.Minute)
 		done <- err
 	}()
-	fake.awaitWaiter(t)
+	fake.AwaitWaiter(t)
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 }
 
 func TestWaitEventsEndsWithShutdown(t *testing.T) {
-	useScenario(t)
-	s, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t)
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	done := make(chan error)
@@ -84,12 +86,12 @@ func TestWaitEventsEndsWithShutdown(t *testing.T) {
 		_, err := s.WaitEvents(context.Background(), time.Minute)
 		done <- err
 	}()
-	fake.awaitWaiter(t)
+	fake.AwaitWaiter(t)
 	require.NoError(t, s.Shutdown(context.Background()))
 	require.ErrorIs(t, <-done, ErrNotRunning)
-	assert.Equal(t, 0, fake.liveEventSets(t))
-	assert.Equal(t, 1, fake.shutdownCount(t))
-	assert.Equal(t, 0, fake.uninitializedCalls(t), "no wait ran after hlml_shutdown")
+	assert.Equal(t, 0, fake.LiveEventSets(t))
+	assert.Equal(t, 1, fake.ShutdownCount(t))
+	assert.Equal(t, 0, fake.UninitializedCalls(t), "no wait ran after hlml_shutdown")
 }
 
 func TestWaitEventsReportsUnregisteredDevicesOnce(t *testing.T) {
@@ -111,11 +113,12 @@ func TestWaitEventsRegistersTypesOneByOne(t *testing.T) {
 }
 
 func TestWaitEventsNotSupported(t *testing.T) {
-	s := startSource(t, "error * hlml_device_register_events NOT_SUPPORTED")
+	fake := useScenario(t, "error * hlml_device_register_events NOT_SUPPORTED")
+	s := startOn(t, fake)
 	_, err := s.WaitEvents(context.Background(), time.Second)
 	require.ErrorIs(t, err, ErrorNotSupported)
 	assert.ErrorContains(t, err, "no HPU accepts event registration")
-	assert.Equal(t, 0, fake.liveEventSets(t), "the empty set is freed")
+	assert.Equal(t, 0, fake.LiveEventSets(t), "the empty set is freed")
 }
 
 func TestWaitEventsError(t *testing.T) {
@@ -150,17 +153,18 @@ func TestDecodeSplitsBits(t *testing.T) {
 }
 
 func TestReadWhileWaitingForEvents(t *testing.T) {
-	s := startSource(t)
+	fake := useScenario(t)
+	s := startOn(t, fake)
 	done := make(chan []hpu.Event)
 	go func() {
 		events, err := s.WaitEvents(context.Background(), time.Minute)
 		assert.NoError(t, err)
 		done <- events
 	}()
-	fake.awaitWaiter(t)
+	fake.AwaitWaiter(t)
 	for range 3 {
 		assert.Equal(t, fakeDevices(8), read(t, s))
 	}
-	fake.injectEvent(t, 0, eventDRAM)
+	fake.InjectEvent(t, 0, eventDRAM)
 	assert.Equal(t, []hpu.Event{{Index: 0, UUID: uuid(0), Kind: hpu.EventDRAM}}, withoutTime(t, <-done))
 }

@@ -1,122 +1,37 @@
 package hlml
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
-	"github.com/ebitengine/purego"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml/hlmltest"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
-// fakeLibrary is the built fake and a handle of the tests' own on it, which keeps it loaded
-// (and its counters alive) across the Sources' dlopen/dlclose cycles and reaches its controls.
-type fakeLibrary struct {
-	path    string
-	notHLML string // a shared library without HLML's symbols
-	handle  uintptr
-}
-
-func buildFake(dir string) (*fakeLibrary, error) {
-	cc := cmp.Or(os.Getenv("CC"), "gcc")
-	f := &fakeLibrary{path: filepath.Join(dir, "libhlml.so"), notHLML: filepath.Join(dir, "libnothlml.so")}
-	other := filepath.Join(dir, "nothlml.c")
-	if err := os.WriteFile(other, []byte("int not_hlml(void) { return 0; }\n"), 0o600); err != nil {
-		return nil, err
-	}
-	for _, build := range [][]string{
-		{"-shared", "-fPIC", "-pthread", "-O2", "-Wall", "-Wextra", "-std=c11", "-D_POSIX_C_SOURCE=200809L",
-			"-o", f.path, filepath.Join("testdata", "fakehlml", "fakehlml.c")},
-		{"-shared", "-fPIC", "-o", f.notHLML, other},
-	} {
-		if out, err := exec.Command(cc, build...).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("%s %s: %w\n%s", cc, strings.Join(build, " "), err, out)
-		}
-	}
-	h, err := purego.Dlopen(f.path, purego.RTLD_NOW|purego.RTLD_LOCAL)
-	if err != nil {
-		return nil, err
-	}
-	f.handle = h
-	return f, nil
-}
-
-func (f *fakeLibrary) close() { _ = purego.Dlclose(f.handle) }
-
-func (f *fakeLibrary) call(t testing.TB, name string, args ...uintptr) uintptr {
+// useScenario loads the fake for this test and makes the next hlml_init read these scenario
+// lines (none: the defaults).
+func useScenario(t *testing.T, lines ...string) *hlmltest.Fake {
 	t.Helper()
-	fn, err := purego.Dlsym(f.handle, name)
-	require.NoError(t, err)
-	r, _, _ := purego.SyscallN(fn, args...)
-	return r
-}
-
-func (f *fakeLibrary) counter(t testing.TB, name string) int {
-	return int(uint32(f.call(t, name)))
-}
-
-func (f *fakeLibrary) initCount(t testing.TB) int { return f.counter(t, "fake_hlml_init_count") }
-func (f *fakeLibrary) shutdownCount(t testing.TB) int {
-	return f.counter(t, "fake_hlml_shutdown_count")
-}
-func (f *fakeLibrary) liveEventSets(t testing.TB) int {
-	return f.counter(t, "fake_hlml_live_event_sets")
-}
-
-// uninitializedCalls counts calls made while HLML was not initialised: a call racing
-// hlml_shutdown would show here.
-func (f *fakeLibrary) uninitializedCalls(t testing.TB) int {
-	return f.counter(t, "fake_hlml_uninitialized_calls")
-}
-
-func (f *fakeLibrary) injectEvent(t testing.TB, index int, bit uint64) {
-	require.Zero(t, int32(uint32(f.call(t, "fake_hlml_inject_event", uintptr(index), uintptr(bit)))))
-}
-
-// awaitWaiter blocks until a call is inside hlml_event_set_wait, and awaitDelay until one is
-// inside a scenario delay: synchronisation through the fake's condition variable, not sleeps.
-func (f *fakeLibrary) awaitWaiter(t testing.TB) {
-	require.Equal(t, 1, int(int32(uint32(f.call(t, "fake_hlml_await_waiter", 10_000)))), "no call entered hlml_event_set_wait")
-}
-
-func (f *fakeLibrary) awaitDelay(t testing.TB) {
-	require.Equal(t, 1, int(int32(uint32(f.call(t, "fake_hlml_await_delay", 10_000)))), "no call entered a delay")
-}
-
-func (f *fakeLibrary) layout(t testing.TB, what string) int {
-	t.Helper()
-	fn, err := purego.Dlsym(f.handle, "fake_hlml_layout")
-	require.NoError(t, err)
-	s := append([]byte(what), 0)
-	r, _, _ := purego.SyscallN(fn, uintptr(unsafe.Pointer(&s[0])))
-	v := int(int64(r))
-	require.NotEqual(t, -1, v, "the fake does not know %q", what)
-	return v
-}
-
-// useScenario makes the next hlml_init read these scenario lines (none: the defaults).
-func useScenario(t *testing.T, lines ...string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "scenario")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
-	t.Setenv("FAKE_HLML_SCENARIO", path)
-	fake.call(t, "fake_hlml_reset_counters")
+	fake := hlmltest.LoadFake(t)
+	t.Setenv(hlmltest.ScenarioEnv, hlmltest.WriteScenario(t, lines...))
+	fake.ResetCounters(t)
+	return fake
 }
 
 // startSource starts a Source on the fake with a scenario and shuts it down at the end.
 func startSource(t *testing.T, lines ...string) *Source {
 	t.Helper()
-	useScenario(t, lines...)
-	s, err := New(Config{LibraryPath: fake.path})
+	return startOn(t, useScenario(t, lines...))
+}
+
+// startOn starts a Source on a fake loaded by useScenario and shuts it down at the end.
+func startOn(t *testing.T, fake *hlmltest.Fake) *Source {
+	t.Helper()
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, s.Shutdown(context.Background())) })

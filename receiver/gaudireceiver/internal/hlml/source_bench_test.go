@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml/hlmltest"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
@@ -44,8 +45,8 @@ func BenchmarkHLMLCall(b *testing.B) {
 }
 
 func benchSource(b *testing.B) *Source {
-	b.Setenv("FAKE_HLML_SCENARIO", "")
-	s, err := New(Config{LibraryPath: fake.path})
+	b.Setenv(hlmltest.ScenarioEnv, "")
+	s, err := New(Config{LibraryPath: hlmltest.BuildFakeLibrary(b)})
 	require.NoError(b, err)
 	require.NoError(b, s.Start(context.Background()))
 	b.Cleanup(func() { require.NoError(b, s.Shutdown(context.Background())) })

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml/hlmltest"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
@@ -276,7 +277,7 @@ func TestStartMissingLibrary(t *testing.T) {
 }
 
 func TestStartLibraryWithoutHLML(t *testing.T) {
-	s, err := New(Config{LibraryPath: fake.notHLML})
+	s, err := New(Config{LibraryPath: hlmltest.BuildNotHLMLLibrary(t)})
 	require.NoError(t, err)
 	err = s.Start(context.Background())
 	require.ErrorContains(t, err, "is not a usable HLML library")
@@ -285,42 +286,42 @@ func TestStartLibraryWithoutHLML(t *testing.T) {
 }
 
 func TestStartInitFails(t *testing.T) {
-	useScenario(t, "error - hlml_init DRIVER_NOT_LOADED")
-	s, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t, "error - hlml_init DRIVER_NOT_LOADED")
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	err = s.Start(context.Background())
 	require.ErrorIs(t, err, ErrorDriverNotLoaded)
 	assert.ErrorContains(t, err, "hlml_init: HLML_ERROR_DRIVER_NOT_LOADED")
 	require.NoError(t, s.Shutdown(context.Background()))
-	assert.Equal(t, 1, fake.initCount(t))
-	assert.Equal(t, 0, fake.shutdownCount(t), "no hlml_shutdown after a failed hlml_init")
+	assert.Equal(t, 1, fake.InitCount(t))
+	assert.Equal(t, 0, fake.ShutdownCount(t), "no hlml_shutdown after a failed hlml_init")
 }
 
 func TestStartDriverVersionFails(t *testing.T) {
-	useScenario(t, "error - hlml_get_driver_version TIMEOUT")
-	s, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t, "error - hlml_get_driver_version TIMEOUT")
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	err = s.Start(context.Background())
 	require.ErrorIs(t, err, ErrorTimeout)
 	assert.ErrorContains(t, err, "hlml_get_driver_version: HLML_ERROR_TIMEOUT")
 	require.NoError(t, s.Shutdown(context.Background()))
-	assert.Equal(t, 1, fake.initCount(t))
-	assert.Equal(t, 1, fake.shutdownCount(t), "the session it opened is closed")
+	assert.Equal(t, 1, fake.InitCount(t))
+	assert.Equal(t, 1, fake.ShutdownCount(t), "the session it opened is closed")
 }
 
 func TestStartCanceledContext(t *testing.T) {
-	useScenario(t)
-	s, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t)
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, s.Start(ctx), context.Canceled)
-	assert.Equal(t, 0, fake.initCount(t))
+	assert.Equal(t, 0, fake.InitCount(t))
 }
 
 func TestInitOnceShutdownOnce(t *testing.T) {
-	useScenario(t)
-	s, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t)
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	require.ErrorContains(t, s.Start(context.Background()), "already started")
@@ -329,34 +330,35 @@ func TestInitOnceShutdownOnce(t *testing.T) {
 	}
 	_, err = s.WaitEvents(context.Background(), 0)
 	require.NoError(t, err)
-	assert.Equal(t, 1, fake.initCount(t))
-	assert.Equal(t, 0, fake.shutdownCount(t))
+	assert.Equal(t, 1, fake.InitCount(t))
+	assert.Equal(t, 0, fake.ShutdownCount(t))
 
 	require.NoError(t, s.Shutdown(context.Background()))
 	require.NoError(t, s.Shutdown(context.Background()))
-	assert.Equal(t, 1, fake.initCount(t))
-	assert.Equal(t, 1, fake.shutdownCount(t))
-	assert.Equal(t, 0, fake.liveEventSets(t), "the event set is freed")
-	assert.Equal(t, 0, fake.uninitializedCalls(t))
+	assert.Equal(t, 1, fake.InitCount(t))
+	assert.Equal(t, 1, fake.ShutdownCount(t))
+	assert.Equal(t, 0, fake.LiveEventSets(t), "the event set is freed")
+	assert.Equal(t, 0, fake.UninitializedCalls(t))
 	_, err = s.Read(context.Background(), time.Now(), nil)
 	require.ErrorIs(t, err, ErrNotRunning)
 }
 
 func TestSecondInitIsReported(t *testing.T) {
-	first := startSource(t)
-	second, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t)
+	first := startOn(t, fake)
+	second, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	err = second.Start(context.Background())
 	require.ErrorIs(t, err, ErrorAlreadyInitialized)
 	assert.ErrorContains(t, err, "hlml_init: HLML_ERROR_ALREADY_INITIALIZED")
 	require.NoError(t, second.Shutdown(context.Background()))
-	assert.Equal(t, 0, fake.shutdownCount(t), "the second source does not end the first one's session")
+	assert.Equal(t, 0, fake.ShutdownCount(t), "the second source does not end the first one's session")
 	assert.Equal(t, fakeDevices(8), read(t, first))
 }
 
 func TestShutdownWaitsForTheCallInFlight(t *testing.T) {
-	useScenario(t, "delay 4 hlml_device_get_power_usage 200")
-	s, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t, "delay 4 hlml_device_get_power_usage 200")
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	type result struct {
@@ -368,18 +370,18 @@ func TestShutdownWaitsForTheCallInFlight(t *testing.T) {
 		devices, err := s.Read(context.Background(), time.Now(), nil)
 		done <- result{devices, err}
 	}()
-	fake.awaitDelay(t)
+	fake.AwaitDelay(t)
 	require.NoError(t, s.Shutdown(context.Background()))
 	r := <-done
 	require.ErrorIs(t, r.err, ErrNotRunning)
 	assert.Equal(t, fakeDevices(5), r.devices, "device 4 finished, then Read stopped")
-	assert.Equal(t, 1, fake.shutdownCount(t))
-	assert.Equal(t, 0, fake.uninitializedCalls(t), "no call ran after hlml_shutdown")
+	assert.Equal(t, 1, fake.ShutdownCount(t))
+	assert.Equal(t, 0, fake.UninitializedCalls(t), "no call ran after hlml_shutdown")
 }
 
 func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
-	useScenario(t, "delay 0 hlml_device_get_power_usage 200")
-	s, err := New(Config{LibraryPath: fake.path})
+	fake := useScenario(t, "delay 0 hlml_device_get_power_usage 200")
+	s, err := New(Config{LibraryPath: fake.Path})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	done := make(chan error)
@@ -387,7 +389,7 @@ func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
 		_, err := s.Read(context.Background(), time.Now(), nil)
 		done <- err
 	}()
-	fake.awaitDelay(t)
+	fake.AwaitDelay(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err = s.Shutdown(ctx)
@@ -396,8 +398,8 @@ func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
 	require.ErrorIs(t, <-done, ErrNotRunning)
 	// A second Shutdown waits for the first to finish, then has nothing to do.
 	require.NoError(t, s.Shutdown(context.Background()))
-	assert.Equal(t, 1, fake.shutdownCount(t))
-	assert.Equal(t, 0, fake.uninitializedCalls(t))
+	assert.Equal(t, 1, fake.ShutdownCount(t))
+	assert.Equal(t, 0, fake.UninitializedCalls(t))
 }
 
 // TestBuffersCatchOverruns is the canary: the fake writes the newer, larger layouts, so every

@@ -5,11 +5,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml/hlmltest"
 )
 
 // TestLayoutsMatchTheHeader checks the Go constants against the C compiler's view of both
 // releases' structs in the fake's header.
 func TestLayoutsMatchTheHeader(t *testing.T) {
+	fake := hlmltest.LoadFake(t)
 	for what, want := range map[string]int{
 		"sizeof(hlml_pci_info_t)":                 pciInfoSize,
 		"offsetof(hlml_pci_info_t, bus_id)":       pciBusIDOffset,
@@ -26,12 +29,12 @@ func TestLayoutsMatchTheHeader(t *testing.T) {
 		"offsetof(hlml_event_data_t, event_type)": eventTypeOffset,
 		"sizeof(mask)":                            portMaskSize,
 	} {
-		assert.Equal(t, want, fake.layout(t, what), what)
+		assert.Equal(t, want, fake.Layout(t, what), what)
 	}
 	// The buffers hold the larger layout of each pair.
-	assert.GreaterOrEqual(t, pciInfoSize, fake.layout(t, "sizeof(old_hlml_pci_info_t)"))
-	assert.GreaterOrEqual(t, utilizationSize, fake.layout(t, "sizeof(old_hlml_utilization_t)"))
-	assert.Greater(t, pciBusIDMaxLen, fake.layout(t, "sizeof(old_hlml_pci_info_t.bus_id)"))
+	assert.GreaterOrEqual(t, pciInfoSize, fake.Layout(t, "sizeof(old_hlml_pci_info_t)"))
+	assert.GreaterOrEqual(t, utilizationSize, fake.Layout(t, "sizeof(old_hlml_utilization_t)"))
+	assert.Greater(t, pciBusIDMaxLen, fake.Layout(t, "sizeof(old_hlml_pci_info_t.bus_id)"))
 }
 
 func TestOutBuffers(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi/hlsmitest"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
@@ -47,9 +48,6 @@ func fieldsNamed(t testing.TB, names ...string) []*field {
 	}
 	return fields
 }
-
-// gaudi3Columns are the columns of gaudi3_Q_noheader_units.csv, as all-smi asks for them.
-var gaudi3Columns = []string{"index", "uuid", "name", "driver_version", "memory.total", "memory.used", "memory.free", "power.draw", "power.max", "temperature.aip", "utilization.aip"}
 
 func gaudi3Device(index int64, uuid string, power, temp float64) hpu.Device {
 	return hpu.Device{
@@ -91,7 +89,7 @@ func TestParseFixtures(t *testing.T) {
 	})
 
 	t.Run("values with units, noheader (Gaudi 3)", func(t *testing.T) {
-		devs, err := parseQuery(readFixture(t, "gaudi3_Q_noheader_units.csv"), newLayout(fieldsNamed(t, gaudi3Columns...)), nil, nil)
+		devs, err := parseQuery(readFixture(t, "gaudi3_Q_noheader_units.csv"), newLayout(fieldsNamed(t, strings.Split(hlsmitest.Gaudi3Columns, ",")...)), nil, nil)
 		require.NoError(t, err)
 		assert.Equal(t, []hpu.Device{
 			gaudi3Device(0, "01P4-HL3090A0-18-U4V193-22-07-00", 226, 36),
@@ -101,7 +99,7 @@ func TestParseFixtures(t *testing.T) {
 
 	t.Run("header with units although noheader was asked (Gaudi 1)", func(t *testing.T) {
 		// What hl-smi would print for this package's query if it printed the header anyway.
-		out := replay(readFixture(t, "gaudi1_Q_header_nounits.csv"), nil, fieldNames(allFields()))
+		out := hlsmitest.Replay(readFixture(t, "gaudi1_Q_header_nounits.csv"), nil, fieldNames(allFields()))
 		require.True(t, strings.HasPrefix(out, "index, uuid, name, serial, module_id, bus_id, driver_version, utilization.aip [%], memory.used [MiB], memory.free, memory.total [MiB]"), out)
 		devs, err := parseQuery(out, newLayout(allFields()), nil, nil)
 		require.NoError(t, err)

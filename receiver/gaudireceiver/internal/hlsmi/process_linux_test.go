@@ -29,7 +29,7 @@ func becomeSubreaper(t *testing.T) {
 
 func TestReadHungIsKilled(t *testing.T) {
 	becomeSubreaper(t)
-	env := syntheticEnv(t)
+	env := syntheticEnv()
 	pidFile := filepath.Join(t.TempDir(), "pids")
 	env[envHang] = "1"
 	env[envPidFile] = pidFile

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi/hlsmitest"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
@@ -24,7 +25,7 @@ func useFake(t *testing.T, env map[string]string) (Config, string) {
 	require.NoError(t, err)
 	logFile := filepath.Join(t.TempDir(), "args.log")
 	t.Setenv(envFake, "1")
-	t.Setenv(envLog, logFile)
+	t.Setenv(hlsmitest.EnvLog, logFile)
 	// Under -race the fake would otherwise linger a second before exiting.
 	t.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	for k, v := range env {
@@ -33,18 +34,11 @@ func useFake(t *testing.T, env map[string]string) (Config, string) {
 	return Config{Path: exe}, logFile
 }
 
-func testdata(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	return p
-}
-
 // syntheticEnv replays the SYNTHETIC fixture, which has every field this package asks for.
-func syntheticEnv(t *testing.T) map[string]string {
+func syntheticEnv() map[string]string {
 	return map[string]string{
-		envQuery:     testdata(t, "SYNTHETIC_gaudi2_Q_all_fields.csv"),
-		envQueryCols: strings.Join(fieldNames(allFields()), ","),
+		hlsmitest.EnvQuery:     hlsmitest.Fixture("SYNTHETIC_gaudi2_Q_all_fields.csv"),
+		hlsmitest.EnvQueryCols: hlsmitest.SyntheticColumns,
 	}
 }
 
@@ -81,7 +75,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestReadFixtures(t *testing.T) {
 	t.Run("all fields: the query asked for and its answer", func(t *testing.T) {
-		cfg, logFile := useFake(t, syntheticEnv(t))
+		cfg, logFile := useFake(t, syntheticEnv())
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		require.NoError(t, err)
 		want, err := parseQuery(readFixture(t, "SYNTHETIC_gaudi2_Q_all_fields.csv"), newLayout(allFields()), nil, nil)
@@ -93,7 +87,7 @@ func TestReadFixtures(t *testing.T) {
 			" -f csv,noheader,nounits"}, loggedRuns(t, logFile))
 	})
 	t.Run("units although nounits was asked (Gaudi 3)", func(t *testing.T) {
-		cfg, _ := useFake(t, map[string]string{envQuery: testdata(t, "gaudi3_Q_noheader_units.csv"), envQueryCols: strings.Join(gaudi3Columns, ",")})
+		cfg, _ := useFake(t, map[string]string{hlsmitest.EnvQuery: hlsmitest.Fixture("gaudi3_Q_noheader_units.csv"), hlsmitest.EnvQueryCols: hlsmitest.Gaudi3Columns})
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		require.NoError(t, err)
 		assert.Equal(t, []hpu.Device{
@@ -102,7 +96,7 @@ func TestReadFixtures(t *testing.T) {
 		}, devs, "fields the fixture lacks come as N/A and stay invalid")
 	})
 	t.Run("header although noheader was asked (Gaudi 1)", func(t *testing.T) {
-		cfg, _ := useFake(t, map[string]string{envQuery: testdata(t, "gaudi1_Q_header_nounits.csv")})
+		cfg, _ := useFake(t, map[string]string{hlsmitest.EnvQuery: hlsmitest.Fixture("gaudi1_Q_header_nounits.csv")})
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		require.NoError(t, err)
 		require.Len(t, devs, 8)
@@ -113,7 +107,7 @@ func TestReadFixtures(t *testing.T) {
 	t.Run("no devices", func(t *testing.T) {
 		empty := filepath.Join(t.TempDir(), "empty.csv")
 		require.NoError(t, os.WriteFile(empty, nil, 0o600))
-		cfg, _ := useFake(t, map[string]string{envQuery: empty, envQueryCols: "index"})
+		cfg, _ := useFake(t, map[string]string{hlsmitest.EnvQuery: empty, hlsmitest.EnvQueryCols: "index"})
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		assert.Empty(t, devs)
 		assert.ErrorIs(t, err, errNoDevices)
@@ -122,8 +116,8 @@ func TestReadFixtures(t *testing.T) {
 
 func TestReadGarbledLine(t *testing.T) {
 	t.Run("the device of a line with a column missing fails alone", func(t *testing.T) {
-		env := syntheticEnv(t)
-		env[envGarble] = "3:columns"
+		env := syntheticEnv()
+		env[hlsmitest.EnvGarble] = "3:columns"
 		cfg, _ := useFake(t, env)
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		require.NoError(t, err)
@@ -140,8 +134,8 @@ func TestReadGarbledLine(t *testing.T) {
 		}
 	})
 	t.Run("a junk line is reported, the devices are returned", func(t *testing.T) {
-		env := syntheticEnv(t)
-		env[envGarble] = "3:junk"
+		env := syntheticEnv()
+		env[hlsmitest.EnvGarble] = "3:junk"
 		cfg, _ := useFake(t, env)
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		require.Len(t, devs, 7)
@@ -152,12 +146,12 @@ func TestReadGarbledLine(t *testing.T) {
 		}
 	})
 	t.Run("a garbled index is recovered from an earlier read", func(t *testing.T) {
-		cfg, _ := useFake(t, syntheticEnv(t))
+		cfg, _ := useFake(t, syntheticEnv())
 		s := startSource(t, cfg, Options{})
 		_, err := read(t, s)
 		require.NoError(t, err)
 
-		t.Setenv(envGarble, "3:index")
+		t.Setenv(hlsmitest.EnvGarble, "3:index")
 		devs, err := read(t, s)
 		require.NoError(t, err)
 		require.Len(t, devs, 8)
@@ -171,7 +165,7 @@ func TestReadGarbledLine(t *testing.T) {
 
 func TestReadFailures(t *testing.T) {
 	t.Run("non-zero exit", func(t *testing.T) {
-		cfg, _ := useFake(t, map[string]string{envExit: "3", envStderr: "habanalabs driver is not loaded"})
+		cfg, _ := useFake(t, map[string]string{hlsmitest.EnvExit: "3", hlsmitest.EnvStderr: "habanalabs driver is not loaded"})
 		dst := []hpu.Device{{Index: 99}}
 		devs, err := startSource(t, cfg, Options{}).Read(context.Background(), time.Now(), dst)
 		assert.Equal(t, dst, devs)
@@ -205,7 +199,7 @@ func TestReadFailures(t *testing.T) {
 		assert.Contains(t, err.Error(), `"hl-smi"`)
 	})
 	t.Run("children of an earlier read still running", func(t *testing.T) {
-		cfg, logFile := useFake(t, syntheticEnv(t))
+		cfg, logFile := useFake(t, syntheticEnv())
 		s := startSource(t, cfg, Options{})
 		s.runner.running.Add(1)
 		_, err := read(t, s)
@@ -216,7 +210,7 @@ func TestReadFailures(t *testing.T) {
 }
 
 func TestReadFindsHLSMIOnPath(t *testing.T) {
-	cfg, _ := useFake(t, syntheticEnv(t))
+	cfg, _ := useFake(t, syntheticEnv())
 	dir := t.TempDir()
 	require.NoError(t, os.Symlink(cfg.Path, filepath.Join(dir, "hl-smi")))
 	t.Setenv("PATH", dir)
@@ -226,8 +220,8 @@ func TestReadFindsHLSMIOnPath(t *testing.T) {
 }
 
 func TestReadRejectedOptionalField(t *testing.T) {
-	env := syntheticEnv(t)
-	env[envReject] = "clocks.current.soc"
+	env := syntheticEnv()
+	env[hlsmitest.EnvReject] = "clocks.current.soc"
 	cfg, logFile := useFake(t, env)
 	s := startSource(t, cfg, Options{})
 
@@ -249,8 +243,8 @@ func TestReadRejectedOptionalField(t *testing.T) {
 }
 
 func TestReadRejectedRequiredField(t *testing.T) {
-	env := syntheticEnv(t)
-	env[envReject] = "memory.used"
+	env := syntheticEnv()
+	env[hlsmitest.EnvReject] = "memory.used"
 	cfg, logFile := useFake(t, env)
 	_, err := read(t, startSource(t, cfg, Options{}))
 	assert.ErrorContains(t, err, "Invalid field in query: memory.used")
@@ -267,8 +261,8 @@ func writeNICDir(t *testing.T, files map[string]string) string {
 }
 
 func TestReadNICLinks(t *testing.T) {
-	env := syntheticEnv(t)
-	env[envNICDir] = writeNICDir(t, map[string]string{
+	env := syntheticEnv()
+	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{
 		"link.txt":              readFixture(t, "gaudi2e_n_link.txt"),
 		"link-0000:44:00.0.txt": "port  3:        DOWN\nport  8:        UP\n",
 		"ports.txt":             readFixture(t, "gaudi2_n_ports.txt"),
@@ -299,8 +293,8 @@ func TestReadNICLinks(t *testing.T) {
 }
 
 func TestReadNICLinksFailPerDevice(t *testing.T) {
-	env := syntheticEnv(t)
-	env[envNICDir] = writeNICDir(t, map[string]string{
+	env := syntheticEnv()
+	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{
 		"link.txt":               "port 0: UP\nport 1: UP\n",
 		"link-0000:1a:00.0.txt":  "port 0: UP\nport 1: FLAPPING\n",
 		"ports.txt":              "port 0: internal\n",

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs/sysfstest"
 )
 
 func newSource(t testing.TB, root string) *Source {
@@ -29,7 +30,7 @@ func read(t testing.TB, s *Source) ([]hpu.Device, error) {
 	return s.Read(context.Background(), time.Now(), nil)
 }
 
-// fullDevice is what gaudi2Device reads as.
+// fullDevice is what sysfstest.Gaudi2Device reads as.
 func fullDevice(index int64, bus string) hpu.Device {
 	return hpu.Device{
 		Index: index,
@@ -61,7 +62,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestReadFullDevice(t *testing.T) {
 	root := t.TempDir()
-	writeTree(t, root, gaudi2Device(t, 0, "0000:43:00.0"))
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0"))
 	devs, err := read(t, newSource(t, root))
 	require.NoError(t, err)
 	assert.Equal(t, []hpu.Device{fullDevice(0, "0000:43:00.0")}, devs)
@@ -70,23 +71,23 @@ func TestReadFullDevice(t *testing.T) {
 
 func TestReadVariants(t *testing.T) {
 	const bus = "0000:43:00.0"
-	base := gaudi2Device(t, 0, bus)
+	base := sysfstest.Gaudi2Device(t, 0, bus)
 	for _, tc := range []struct {
 		name string
-		dev  fakeDevice
+		dev  sysfstest.Device
 		want func(d *hpu.Device)
 		err  string
 	}{
 		{
 			name: "no hwmon",
-			dev:  base.withoutHwmon(),
+			dev:  base.WithoutHwmon(),
 			want: func(d *hpu.Device) { d.TemperatureOnChip, d.Power = hpu.Value[float64]{}, hpu.Value[float64]{} },
 		},
 		{
 			name: "unreadable attributes",
-			dev: base.with(map[string]string{
-				"clk_cur_freq_mhz": unreadable, "max_power": unreadable, "hwmon/hwmon3/temp1_input": unreadable,
-				"current_link_speed": unreadable,
+			dev: base.With(map[string]string{
+				"clk_cur_freq_mhz": sysfstest.Unreadable, "max_power": sysfstest.Unreadable, "hwmon/hwmon3/temp1_input": sysfstest.Unreadable,
+				"current_link_speed": sysfstest.Unreadable,
 			}),
 			want: func(d *hpu.Device) {
 				d.ClockSoC, d.PowerLimit, d.TemperatureOnChip, d.PCIeLinkGen = hpu.Value[int64]{}, hpu.Value[float64]{}, hpu.Value[float64]{}, hpu.Value[int64]{}
@@ -94,9 +95,9 @@ func TestReadVariants(t *testing.T) {
 		},
 		{
 			name: "not operational: the driver refuses clocks, power and hwmon",
-			dev: base.with(map[string]string{
-				"status": "In reset\n", "clk_cur_freq_mhz": unreadable, "clk_max_freq_mhz": unreadable, "max_power": unreadable,
-				"hwmon/hwmon3/temp1_input": unreadable, "hwmon/hwmon3/power1_input": unreadable,
+			dev: base.With(map[string]string{
+				"status": "In reset\n", "clk_cur_freq_mhz": sysfstest.Unreadable, "clk_max_freq_mhz": sysfstest.Unreadable, "max_power": sysfstest.Unreadable,
+				"hwmon/hwmon3/temp1_input": sysfstest.Unreadable, "hwmon/hwmon3/power1_input": sysfstest.Unreadable,
 			}),
 			want: func(d *hpu.Device) {
 				d.Operational = hpu.Some(false)
@@ -106,12 +107,12 @@ func TestReadVariants(t *testing.T) {
 		},
 		{
 			name: "older driver: armcp only, no module_id, link down",
-			dev:  base.with(map[string]string{"cpucp_kernel_ver": "", "module_id": "", "current_link_speed": "Unknown\n"}),
+			dev:  base.With(map[string]string{"cpucp_kernel_ver": "", "module_id": "", "current_link_speed": "Unknown\n"}),
 			want: func(d *hpu.Device) { d.PCIeLinkGen = hpu.Value[int64]{} },
 		},
 		{
 			name: "module id, multi-line firmware string, Gaudi 3",
-			dev: base.with(map[string]string{
+			dev: base.With(map[string]string{
 				"module_id": "5\n", "cpucp_kernel_ver": "Linux gaudi3 6.1\nbuilt by jenkins\n", "device_type": "GAUDI3\n", "device": "0x1060\n",
 			}),
 			want: func(d *hpu.Device) {
@@ -120,19 +121,19 @@ func TestReadVariants(t *testing.T) {
 		},
 		{
 			name: "no pci_addr: the bus id comes from the device link",
-			dev:  base.with(map[string]string{"pci_addr": ""}),
+			dev:  base.With(map[string]string{"pci_addr": ""}),
 			want: func(*hpu.Device) {},
 		},
 		{
 			name: "unparsable content is reported",
-			dev:  base.with(map[string]string{"clk_cur_freq_mhz": "fast\n", "current_link_speed": "warp 9\n"}),
+			dev:  base.With(map[string]string{"clk_cur_freq_mhz": "fast\n", "current_link_speed": "warp 9\n"}),
 			want: func(d *hpu.Device) { d.ClockSoC, d.PCIeLinkGen = hpu.Value[int64]{}, hpu.Value[int64]{} },
 			err:  `accel0 clk_cur_freq_mhz: not an integer: "fast"` + "\n" + `accel0 current_link_speed: not a PCIe speed: "warp 9"`,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			writeTree(t, root, tc.dev)
+			sysfstest.WriteTree(t, root, tc.dev)
 			devs, err := read(t, newSource(t, root))
 			if tc.err != "" {
 				assert.EqualError(t, err, tc.err)
@@ -148,7 +149,7 @@ func TestReadVariants(t *testing.T) {
 
 func TestReadNotOperationalIsDegraded(t *testing.T) {
 	root := t.TempDir()
-	writeTree(t, root, gaudi2Device(t, 0, "0000:43:00.0").with(map[string]string{"status": "Needs reset\n"}))
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").With(map[string]string{"status": "Needs reset\n"}))
 	devs, err := read(t, newSource(t, root))
 	require.NoError(t, err)
 	assert.Equal(t, hpu.HealthDegraded, devs[0].Health())
@@ -157,13 +158,13 @@ func TestReadNotOperationalIsDegraded(t *testing.T) {
 func TestReadEightDevicesNonContiguous(t *testing.T) {
 	root := t.TempDir()
 	accels := []int{21, 0, 13, 2, 5, 10, 7, 8}
-	var devs []fakeDevice
+	var devs []sysfstest.Device
 	for i, a := range accels {
-		devs = append(devs, gaudi2Device(t, a, fmt.Sprintf("0000:%02x:00.0", 0x10+i)))
+		devs = append(devs, sysfstest.Gaudi2Device(t, a, fmt.Sprintf("0000:%02x:00.0", 0x10+i)))
 	}
 	// Another vendor's accelerator in the same class is not an HPU.
-	devs = append(devs, gaudi2Device(t, 1, "0000:f0:00.0").with(map[string]string{"vendor": "0x8086\n"}))
-	writeTree(t, root, devs...)
+	devs = append(devs, sysfstest.Gaudi2Device(t, 1, "0000:f0:00.0").With(map[string]string{"vendor": "0x8086\n"}))
+	sysfstest.WriteTree(t, root, devs...)
 	// Older drivers also put control nodes in the class.
 	require.NoError(t, os.Mkdir(filepath.Join(root, "sys", "class", "accel", "accel_controlD0"), 0o755))
 
@@ -182,7 +183,7 @@ func TestReadEightDevicesNonContiguous(t *testing.T) {
 
 func TestReadVanishedDevice(t *testing.T) {
 	root := t.TempDir()
-	writeTree(t, root, gaudi2Device(t, 0, "0000:43:00.0"), gaudi2Device(t, 1, "0000:44:00.0"))
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0"), sysfstest.Gaudi2Device(t, 1, "0000:44:00.0"))
 	s := newSource(t, root)
 	_, err := read(t, s)
 	require.NoError(t, err)
@@ -214,7 +215,7 @@ func TestReadVanishedDevice(t *testing.T) {
 
 	t.Run("gone before it was ever read: reported, not invented", func(t *testing.T) {
 		root := t.TempDir()
-		writeTree(t, root, gaudi2Device(t, 0, "0000:43:00.0"), gaudi2Device(t, 3, "0000:46:00.0"))
+		sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0"), sysfstest.Gaudi2Device(t, 3, "0000:46:00.0"))
 		require.NoError(t, os.RemoveAll(filepath.Join(root, "sys", "devices", "pci0000:00", "0000:46:00.0")))
 		devs, err := read(t, newSource(t, root))
 		require.Len(t, devs, 1)
@@ -237,7 +238,7 @@ func TestReadNoDevices(t *testing.T) {
 	})
 	t.Run("only other vendors' devices", func(t *testing.T) {
 		root := t.TempDir()
-		writeTree(t, root, gaudi2Device(t, 0, "0000:43:00.0").with(map[string]string{"vendor": "0x8086\n"}))
+		sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").With(map[string]string{"vendor": "0x8086\n"}))
 		devs, err := read(t, newSource(t, root))
 		assert.Empty(t, devs)
 		assert.ErrorContains(t, err, "no Habana devices in "+filepath.Join(root, "sys", "class", "accel"))
@@ -246,7 +247,7 @@ func TestReadNoDevices(t *testing.T) {
 
 func TestReadStopsWhenContextEnds(t *testing.T) {
 	root := t.TempDir()
-	writeTree(t, root, gaudi2Device(t, 0, "0000:43:00.0"))
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	devs, err := newSource(t, root).Read(ctx, time.Now(), nil)
@@ -272,11 +273,11 @@ func TestModelName(t *testing.T) {
 
 func BenchmarkRead(b *testing.B) {
 	root := b.TempDir()
-	var devs []fakeDevice
+	var devs []sysfstest.Device
 	for i := range 8 {
-		devs = append(devs, gaudi2Device(b, i, fmt.Sprintf("0000:%02x:00.0", 0x10+i)))
+		devs = append(devs, sysfstest.Gaudi2Device(b, i, fmt.Sprintf("0000:%02x:00.0", 0x10+i)))
 	}
-	writeTree(b, root, devs...)
+	sysfstest.WriteTree(b, root, devs...)
 	s, err := New(Config{Root: root})
 	require.NoError(b, err)
 	dst := make([]hpu.Device, 0, 8)

@@ -1,0 +1,182 @@
+// Package hlsmitest is a fake hl-smi for tests: Run answers hl-smi's command lines from
+// recorded outputs, configured by environment variables, and the program fakehlsmi runs it.
+// Tests of package hlsmi run it inside their own test binary; tests of other packages build
+// the program (BuildFakeHLSMI).
+package hlsmitest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The environment variables that drive the fake.
+const (
+	// EnvQuery is the fixture replayed for -Q; EnvQueryCols names its columns (comma-separated)
+	// when it has no header line.
+	EnvQuery     = "FAKE_HLSMI_QUERY"
+	EnvQueryCols = "FAKE_HLSMI_QUERY_COLS"
+	// EnvNICDir holds link.txt (or link-<bus id>.txt) for -n link and ports.txt (or
+	// ports-<bus id>.txt) for -n ports.
+	EnvNICDir = "FAKE_HLSMI_NIC_DIR"
+	// EnvExit makes every run print EnvStderr to stderr and exit with this code.
+	EnvExit   = "FAKE_HLSMI_EXIT"
+	EnvStderr = "FAKE_HLSMI_STDERR"
+	// EnvReject makes a -Q that asks for this field fail, as an hl-smi that does not know it.
+	EnvReject = "FAKE_HLSMI_REJECT"
+	// EnvGarble is "<line>:<how>": the -Q output's line (1-based) loses its last column ("columns"),
+	// gets "?" for its first column ("index") or is replaced by junk ("junk").
+	EnvGarble = "FAKE_HLSMI_GARBLE"
+	// EnvLog is a file the fake appends its arguments to, one run per line.
+	EnvLog = "FAKE_HLSMI_LOG"
+)
+
+// Run acts as hl-smi for args (without the program name) and returns the exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	if path := os.Getenv(EnvLog); path != "" {
+		if err := appendLine(path, strings.Join(args, " ")); err != nil {
+			return fail(stderr, err)
+		}
+	}
+	if code := os.Getenv(EnvExit); code != "" {
+		fmt.Fprintln(stderr, os.Getenv(EnvStderr))
+		n, _ := strconv.Atoi(code)
+		return n
+	}
+	var out string
+	switch {
+	case len(args) >= 2 && args[0] == "-Q":
+		want := strings.Split(args[1], ",")
+		if r := os.Getenv(EnvReject); r != "" && slices.Contains(want, r) {
+			fmt.Fprintf(stderr, "Invalid field in query: %s\n", r)
+			return 2
+		}
+		fixture, err := os.ReadFile(os.Getenv(EnvQuery))
+		if err != nil {
+			return fail(stderr, err)
+		}
+		var cols []string
+		if c := os.Getenv(EnvQueryCols); c != "" {
+			cols = strings.Split(c, ",")
+		}
+		out = Replay(string(fixture), cols, want)
+		if g := os.Getenv(EnvGarble); g != "" {
+			out = garble(out, g)
+		}
+	case len(args) == 4 && args[0] == "-n" && args[2] == "-i":
+		b, err := os.ReadFile(nicFile(os.Getenv(EnvNICDir), args[1], args[3]))
+		if err != nil {
+			return fail(stderr, err)
+		}
+		out = string(b)
+	default:
+		return fail(stderr, fmt.Errorf("fake hl-smi does not know %q", args))
+	}
+	if _, err := io.WriteString(stdout, out); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintln(stderr, "fake hl-smi:", err)
+	return 1
+}
+
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// nicFile is the answer to `-n what -i bus`: the device's own file if there is one, else the
+// one for every device.
+func nicFile(dir, what, bus string) string {
+	name := filepath.Join(dir, what+"-"+bus+".txt")
+	if _, err := os.Stat(name); err != nil {
+		name = filepath.Join(dir, what+".txt")
+	}
+	return name
+}
+
+// Replay renders a fixture as hl-smi prints it for `-Q want`: the fixture's values verbatim,
+// units and all, in the order asked for, N/A for fields the fixture lacks; a fixture's header
+// is printed too, in the order asked for. cols names the fixture's columns when it has no
+// header. A fixture without an index column gets the row number, as rows come in index order.
+func Replay(fixture string, cols, want []string) string {
+	var rows [][]string
+	for line := range strings.Lines(fixture) {
+		if line = strings.TrimSpace(line); line != "" {
+			rows = append(rows, strings.Split(line, ", "))
+		}
+	}
+	var header []string
+	if cols == nil && len(rows) > 0 {
+		header, rows = rows[0], rows[1:]
+		for _, h := range header {
+			// "power.draw [W]" names the field power.draw.
+			name, _, _ := strings.Cut(h, "[")
+			cols = append(cols, strings.TrimSpace(name))
+		}
+	}
+	var b strings.Builder
+	if header != nil {
+		out := make([]string, len(want))
+		for i, w := range want {
+			out[i] = w
+			if j := slices.Index(cols, w); j >= 0 {
+				out[i] = header[j]
+			}
+		}
+		b.WriteString(strings.Join(out, ", ") + "\n")
+	}
+	for r, row := range rows {
+		out := make([]string, len(want))
+		for i, w := range want {
+			switch j := slices.Index(cols, w); {
+			case j >= 0:
+				out[i] = row[j]
+			case w == "index":
+				out[i] = strconv.Itoa(r)
+			default:
+				out[i] = "N/A"
+			}
+		}
+		b.WriteString(strings.Join(out, ", ") + "\n")
+	}
+	return b.String()
+}
+
+// garble spoils one line of out as spec ("<line>:<how>", see EnvGarble) says.
+func garble(out, spec string) string {
+	n, how, _ := strings.Cut(spec, ":")
+	line, _ := strconv.Atoi(n)
+	lines := strings.Split(out, "\n")
+	if line < 1 || line > len(lines) {
+		return out
+	}
+	l := lines[line-1]
+	switch how {
+	case "columns":
+		if i := strings.LastIndex(l, ","); i >= 0 {
+			l = l[:i]
+		}
+	case "index":
+		_, rest, _ := strings.Cut(l, ",")
+		l = "?," + rest
+	case "junk":
+		l = "@@@ segmentation fault @@@"
+	}
+	lines[line-1] = l
+	return strings.Join(lines, "\n")
+}
