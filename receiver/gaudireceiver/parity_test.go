@@ -1,0 +1,264 @@
+package gaudireceiver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml/hlmltest"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi/hlsmitest"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs/sysfstest"
+)
+
+// matrixSources are the columns of the README's source matrix, in its order.
+var matrixSources = []SourceKind{SourceHLML, SourceHLSMI, SourceSysfs, SourceSimulator}
+
+const (
+	matrixBegin = "<!-- BEGIN source-matrix -->"
+	matrixEnd   = "<!-- END source-matrix -->"
+)
+
+// TestSourceParity scrapes once through each source, each on the richest input its fake has,
+// and checks that every metric looks the same whichever source filled it, and that the
+// README's table of what each source fills is what the sources really fill.
+func TestSourceParity(t *testing.T) {
+	shapes := map[string]map[SourceKind]metricShape{}
+	for _, kind := range matrixSources {
+		ok := t.Run(string(kind), func(t *testing.T) {
+			cfg := parityConfig(t, kind)
+			outputs := []pmetric.Metrics{scrapeOnce(t, cfg)}
+			// hpu.readings.rejected needs an impossible reading: with no temperature possible, a
+			// second scrape rejects every temperature the source fills.
+			cfg.Sanity.Temperature = Bounds{Min: -40, Max: -39}
+			outputs = append(outputs, scrapeOnce(t, cfg))
+			for _, md := range outputs {
+				forEachMetric(md, func(m pmetric.Metric) {
+					shape := shapeOf(t, m)
+					if shapes[m.Name()] == nil {
+						shapes[m.Name()] = map[SourceKind]metricShape{}
+					}
+					if prev, ok := shapes[m.Name()][kind]; ok {
+						assert.Equal(t, prev, shape, "%s differs between two scrapes", m.Name())
+					}
+					shapes[m.Name()][kind] = shape
+				})
+			}
+		})
+		if !ok {
+			t.Fatalf("no parity without the output of source %s", kind)
+		}
+	}
+
+	t.Run("same shape from every source", func(t *testing.T) {
+		for name, bySource := range shapes {
+			var first SourceKind
+			for _, kind := range matrixSources {
+				shape, ok := bySource[kind]
+				switch {
+				case !ok:
+				case first == "":
+					first = kind
+				default:
+					assert.Equal(t, bySource[first], shape, "%s from %s and from %s", name, first, kind)
+				}
+			}
+		}
+	})
+
+	t.Run("README matrix", func(t *testing.T) {
+		names := metadataMetrics(t)
+		for name := range shapes {
+			assert.Contains(t, names, name, "emitted but not in metadata.yaml")
+		}
+		checkReadmeSection(t, renderMatrix(names, shapes))
+	})
+}
+
+// parityConfig configures kind on its fake: the fake library's defaults, the hl-smi fixture with
+// every field and the NIC outputs, a sysfs tree of two Gaudi 2, the default simulator.
+func parityConfig(t *testing.T, kind SourceKind) *Config {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Source = kind
+	switch kind {
+	case SourceHLML:
+		cfg.HLML.LibraryPath = hlmltest.BuildFakeLibrary(t)
+		t.Setenv(hlmltest.ScenarioEnv, "")
+	case SourceHLSMI:
+		cfg.HLSMI.Path = hlsmitest.BuildFakeHLSMI(t)
+		useSyntheticHLSMI(t)
+	case SourceSysfs:
+		cfg.Sysfs.Root = t.TempDir()
+		sysfstest.WriteTree(t, cfg.Sysfs.Root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0"), sysfstest.Gaudi2Device(t, 1, "0000:44:00.0"))
+	case SourceSimulator:
+	default:
+		t.Fatalf("no parity setup for source %q", kind)
+	}
+	return cfg
+}
+
+// useSyntheticHLSMI makes the fake hl-smi replay the SYNTHETIC fixture, which has every field
+// the source asks for, and answer -n link and -n ports from recorded outputs.
+func useSyntheticHLSMI(t *testing.T) {
+	t.Helper()
+	nic := t.TempDir()
+	for name, fixture := range map[string]string{"link.txt": "gaudi2e_n_link.txt", "ports.txt": "gaudi2_n_ports.txt"} {
+		require.NoError(t, os.Symlink(hlsmitest.Fixture(fixture), filepath.Join(nic, name)))
+	}
+	t.Setenv(hlsmitest.EnvQuery, hlsmitest.Fixture("SYNTHETIC_gaudi2_Q_all_fields.csv"))
+	t.Setenv(hlsmitest.EnvQueryCols, hlsmitest.SyntheticColumns)
+	t.Setenv(hlsmitest.EnvNICDir, nic)
+}
+
+// scrapeOnce starts a scraper on cfg, scrapes once without error and stops it, so that the
+// next one can initialise the same backend.
+func scrapeOnce(t *testing.T, cfg *Config) pmetric.Metrics {
+	t.Helper()
+	clock := &fakeClock{t: testStart}
+	s := newTestScraper(cfg, clock.now, openSource)
+	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { assert.NoError(t, s.shutdown(context.Background())) })
+	clock.t = testStart.Add(30 * time.Second)
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, s.shutdown(context.Background()))
+	return md
+}
+
+// metricShape is what must not depend on the source: everything but the values.
+type metricShape struct {
+	Unit, Type, ValueType string
+	Temporality           string
+	Monotonic             bool
+	AttributeKeys         []string // the distinct key sets of the data points
+}
+
+func shapeOf(t *testing.T, m pmetric.Metric) metricShape {
+	t.Helper()
+	shape := metricShape{Unit: m.Unit(), Type: m.Type().String()}
+	var points pmetric.NumberDataPointSlice
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		points = m.Gauge().DataPoints()
+	case pmetric.MetricTypeSum:
+		points = m.Sum().DataPoints()
+		shape.Temporality = m.Sum().AggregationTemporality().String()
+		shape.Monotonic = m.Sum().IsMonotonic()
+	default:
+		t.Fatalf("%s: unexpected metric type %s", m.Name(), m.Type())
+	}
+	require.Positive(t, points.Len(), "%s emitted without data points", m.Name())
+	valueTypes := map[string]bool{}
+	keySets := map[string]bool{}
+	for i := range points.Len() {
+		p := points.At(i)
+		valueTypes[p.ValueType().String()] = true
+		keySets[strings.Join(attributeKeys(p.Attributes()), ",")] = true
+	}
+	require.Len(t, valueTypes, 1, "%s mixes value types", m.Name())
+	for vt := range valueTypes {
+		shape.ValueType = vt
+	}
+	for keys := range keySets {
+		shape.AttributeKeys = append(shape.AttributeKeys, keys)
+	}
+	slices.Sort(shape.AttributeKeys)
+	return shape
+}
+
+func attributeKeys(attrs pcommon.Map) []string {
+	var keys []string
+	for k := range attrs.All() {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func forEachMetric(md pmetric.Metrics, f func(pmetric.Metric)) {
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				f(m)
+			}
+		}
+	}
+}
+
+// metadataMetrics are the metric names of metadata.yaml, in its order.
+func metadataMetrics(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("metadata.yaml")
+	require.NoError(t, err)
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal(b, &doc))
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "metrics" {
+			continue
+		}
+		var names []string
+		metrics := root.Content[i+1].Content
+		for j := 0; j < len(metrics); j += 2 {
+			names = append(names, metrics[j].Value)
+		}
+		return names
+	}
+	t.Fatal("metadata.yaml has no metrics")
+	return nil
+}
+
+// renderMatrix is the README section: a row per metric, a column per source.
+func renderMatrix(names []string, shapes map[string]map[SourceKind]metricShape) string {
+	var b strings.Builder
+	b.WriteString("| metric |")
+	for _, kind := range matrixSources {
+		fmt.Fprintf(&b, " `%s` |", kind)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(matrixSources)) + "\n")
+	for _, name := range names {
+		fmt.Fprintf(&b, "| `%s` |", name)
+		for _, kind := range matrixSources {
+			cell := "—"
+			if _, ok := shapes[name][kind]; ok {
+				cell = "✓"
+			}
+			b.WriteString(" " + cell + " |")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nChecked by `TestSourceParity` against real outputs of each source (the fake libhlml.so, " +
+		"recorded hl-smi output, a fake sysfs tree, the simulator); " +
+		"`go test ./receiver/gaudireceiver -run Parity -update` rewrites it.\n")
+	return b.String()
+}
+
+// checkReadmeSection compares the README's source matrix with want, or writes it with -update.
+func checkReadmeSection(t *testing.T, want string) {
+	t.Helper()
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	readme := string(b)
+	before, rest, ok := strings.Cut(readme, matrixBegin+"\n")
+	require.True(t, ok, "README.md lacks %q", matrixBegin)
+	got, after, ok := strings.Cut(rest, matrixEnd)
+	require.True(t, ok, "README.md lacks %q", matrixEnd)
+	if *update {
+		readme = before + matrixBegin + "\n" + want + matrixEnd + after
+		require.NoError(t, os.WriteFile("README.md", []byte(readme), 0o644))
+		return
+	}
+	assert.Equal(t, want, got, "README.md's source matrix is stale: go test ./receiver/gaudireceiver -run Parity -update")
+}
