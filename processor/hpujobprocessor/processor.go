@@ -1,0 +1,329 @@
+package hpujobprocessor // import "github.com/otelcol-gaudi/otelcol-gaudi/processor/hpujobprocessor"
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
+)
+
+// logInterval spaces the warnings about full tables and unusable job resources.
+const logInterval = time.Minute
+
+type hpuJobProcessor struct {
+	logger *zap.Logger
+	tel    *telemetry
+	now    func() time.Time
+	// host is the normalised host name of device metrics without host.name.
+	host   string
+	scopes []string
+	attrs  []string
+	table  *table
+
+	fullLog, noHostLog, invalidLog logLimiter
+}
+
+func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func() time.Time, osHostname func() (string, error)) (*hpuJobProcessor, error) {
+	host, err := resolveHostName(cfg, osHostname)
+	if err != nil {
+		return nil, err
+	}
+	t := newTable(cfg.Expiration, cfg.MaxMappings, cfg.MaxDevices)
+	tel, err := newTelemetry(set, t)
+	if err != nil {
+		return nil, err
+	}
+	return &hpuJobProcessor{
+		logger: set.Logger,
+		tel:    tel,
+		now:    now,
+		host:   host,
+		scopes: cfg.ScopeNames,
+		attrs:  cfg.Attributes,
+		table:  t,
+	}, nil
+}
+
+func (p *hpuJobProcessor) start(context.Context, component.Host) error {
+	p.logger.Info("Attributing HPU metrics to training jobs",
+		zap.String("host_name", p.host), zap.Strings("scope_names", p.scopes), zap.Strings("attributes", p.attrs))
+	return nil
+}
+
+func (p *hpuJobProcessor) shutdown(context.Context) error {
+	return p.tel.shutdown()
+}
+
+// target is a resource whose device metrics are annotated, and the entry of batch.hosts for its host.
+type target struct {
+	rm   pmetric.ResourceMetrics
+	host int
+}
+
+// processMetrics learns from the batch (job resources, hpu.info points), then annotates the batch's device
+// data points. Both passes over the data run outside the lock; only the table update and the lookup of the
+// batch's hosts' assignments hold it.
+func (p *hpuJobProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	var (
+		b          batch
+		targetsBuf [4]target
+		hostsBuf   [2]hostAssignments
+		seenBuf    [16]deviceSeen
+	)
+	targets := targetsBuf[:0]
+	b.hosts = hostsBuf[:0]
+	b.seen = seenBuf[:0]
+	b.wantConflicts = p.logger.Core().Enabled(zap.DebugLevel)
+	now := p.now()
+
+	rms := md.ResourceMetrics()
+	for i := range rms.Len() {
+		rm := rms.At(i)
+		res := rm.Resource().Attributes()
+		if v, ok := res.Get(attrJobID); ok {
+			if id := v.AsString(); id != "" {
+				p.learnJob(ctx, now, res, id, &b)
+			}
+		}
+		host := ""
+		sms := rm.ScopeMetrics()
+		for j := range sms.Len() {
+			sm := sms.At(j)
+			if !p.selected(sm.Scope().Name()) {
+				continue
+			}
+			if host == "" {
+				host = p.hostOf(res)
+			}
+			ms := sm.Metrics()
+			for k := range ms.Len() {
+				if m := ms.At(k); m.Name() == metricInfo && m.Type() == pmetric.MetricTypeGauge {
+					b.seen = appendDevices(b.seen, host, m.Gauge().DataPoints())
+				}
+			}
+		}
+		if host != "" {
+			targets = append(targets, target{rm: rm, host: b.hostEntry(host)})
+		}
+	}
+	if len(b.claims) == 0 && len(b.seen) == 0 && len(targets) == 0 {
+		return md, nil
+	}
+
+	p.table.apply(now, &b)
+	p.report(ctx, now, &b)
+
+	var annotated int64
+	for _, t := range targets {
+		if as := b.hosts[t.host].as; len(as) > 0 {
+			annotated += p.annotate(t.rm, as)
+		}
+	}
+	if annotated > 0 {
+		p.tel.annotated.Add(ctx, annotated)
+	}
+	return md, nil
+}
+
+func (p *hpuJobProcessor) selected(scope string) bool {
+	for _, s := range p.scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOf is the host of device metrics: the resource's host.name, else this node's.
+func (p *hpuJobProcessor) hostOf(res pcommon.Map) string {
+	if v, ok := res.Get(attrHostName); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		return normalizeHost(v.Str())
+	}
+	return p.host
+}
+
+func (b *batch) hostEntry(host string) int {
+	for i := range b.hosts {
+		if b.hosts[i].host == host {
+			return i
+		}
+	}
+	b.hosts = append(b.hosts, hostAssignments{host: host})
+	return len(b.hosts) - 1
+}
+
+func (p *hpuJobProcessor) learnJob(ctx context.Context, now time.Time, res pcommon.Map, jobID string, b *batch) {
+	c, reason, err := parseJob(res, jobID, p.attrs)
+	if reason == "" {
+		b.claims = append(b.claims, c)
+		return
+	}
+	p.tel.recordSkipped(ctx, reason)
+	switch reason {
+	case skipNoDevice:
+		// Launchers and other processes of a job that drive no device are expected.
+		if ce := p.logger.Check(zap.DebugLevel, "Job resource names no HPU (hpu.index, hpu.module.id or hpu.uuid); not used for attribution"); ce != nil {
+			ce.Write(zap.String(attrJobID, jobID), zap.String(attrRank, c.owner.rank))
+		}
+	case skipNoHost:
+		if n, ok := p.noHostLog.note(now, 1); ok {
+			p.logger.Warn("Job resource has no host.name; its HPU cannot be attributed (set host.name, e.g. with the SDK's host resource detector)",
+				zap.String(attrJobID, jobID), zap.String(attrRank, c.owner.rank), zap.Int64("resources_since_last_message", n))
+		}
+	default:
+		if n, ok := p.invalidLog.note(now, 1); ok {
+			p.logger.Warn("Job resource names its HPU with an unusable value; not used for attribution",
+				zap.String(attrJobID, jobID), zap.String(attrRank, c.owner.rank), zap.Error(err), zap.Int64("resources_since_last_message", n))
+		}
+	}
+}
+
+// appendDevices reads the identities on hpu.info points: hpu.index with hpu.module.id and hpu.uuid.
+func appendDevices(dst []deviceSeen, host string, dps pmetric.NumberDataPointSlice) []deviceSeen {
+	for i := range dps.Len() {
+		attrs := dps.At(i).Attributes()
+		idx, ok := intAttr(attrs, attrIndex)
+		if !ok {
+			continue
+		}
+		d := deviceSeen{host: host, index: idx}
+		d.module, d.hasModule = intAttr(attrs, attrModuleID)
+		if v, ok := attrs.Get(attrUUID); ok && v.Type() == pcommon.ValueTypeStr {
+			d.uuid = v.Str()
+		}
+		dst = append(dst, d)
+	}
+	return dst
+}
+
+// intAttr reads an integer attribute, also when a producer wrote it as a decimal string.
+func intAttr(m pcommon.Map, key string) (int64, bool) {
+	v, ok := m.Get(key)
+	if !ok {
+		return 0, false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeStr:
+		n, err := strconv.ParseInt(v.Str(), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func (p *hpuJobProcessor) report(ctx context.Context, now time.Time, b *batch) {
+	p.tel.record(ctx, b.counts)
+	for _, c := range b.conflicts {
+		p.logger.Debug("Two jobs claim the same HPU; the most recent claim wins",
+			zap.String("host", c.host), zap.Stringer("device", c.ref),
+			zap.String("previous_job", c.old.job), zap.String("previous_rank", c.old.rank),
+			zap.String("job", c.new.job), zap.String("rank", c.new.rank))
+	}
+	if dropped := b.counts.droppedMappings + b.counts.droppedDevices; dropped > 0 {
+		if n, ok := p.fullLog.note(now, dropped); ok {
+			p.logger.Warn("hpu_job tables are full; new job mappings or device identities are dropped until entries expire (raise max_mappings or max_devices)",
+				zap.Int("max_mappings", p.table.maxMappings), zap.Int("max_devices", p.table.maxDevices),
+				zap.Int64("dropped_since_last_message", n))
+		}
+	}
+}
+
+// annotate adds the assigned attributes to the data points of the resource's selected scopes whose
+// device has an assignment, and returns how many points it changed.
+func (p *hpuJobProcessor) annotate(rm pmetric.ResourceMetrics, as []assignment) int64 {
+	var n int64
+	sms := rm.ScopeMetrics()
+	for j := range sms.Len() {
+		sm := sms.At(j)
+		if !p.selected(sm.Scope().Name()) {
+			continue
+		}
+		ms := sm.Metrics()
+		for k := range ms.Len() {
+			m := ms.At(k)
+			switch m.Type() {
+			case pmetric.MetricTypeGauge:
+				n += annotatePoints(m.Gauge().DataPoints(), as)
+			case pmetric.MetricTypeSum:
+				n += annotatePoints(m.Sum().DataPoints(), as)
+			case pmetric.MetricTypeHistogram:
+				n += annotatePoints(m.Histogram().DataPoints(), as)
+			case pmetric.MetricTypeExponentialHistogram:
+				n += annotatePoints(m.ExponentialHistogram().DataPoints(), as)
+			case pmetric.MetricTypeSummary:
+				n += annotatePoints(m.Summary().DataPoints(), as)
+			}
+		}
+	}
+	return n
+}
+
+type point interface{ Attributes() pcommon.Map }
+
+type pointSlice[P point] interface {
+	Len() int
+	At(int) P
+}
+
+func annotatePoints[P point, S pointSlice[P]](dps S, as []assignment) int64 {
+	var n int64
+	for i := range dps.Len() {
+		attrs := dps.At(i).Attributes()
+		a := lookup(attrs, as)
+		if a == nil {
+			continue
+		}
+		for j := range a.attrs {
+			a.attrs[j].putInto(attrs)
+		}
+		n++
+	}
+	return n
+}
+
+// lookup finds the assignment of the point's device, by hpu.index, or by hpu.uuid for points without an
+// index. Points of no device (the receiver's self-metrics) have neither.
+func lookup(attrs pcommon.Map, as []assignment) *assignment {
+	if idx, ok := intAttr(attrs, attrIndex); ok {
+		for i := range as {
+			if as[i].index == idx {
+				return &as[i]
+			}
+		}
+		return nil
+	}
+	if v, ok := attrs.Get(attrUUID); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		for i := range as {
+			if as[i].uuid == v.Str() {
+				return &as[i]
+			}
+		}
+	}
+	return nil
+}
+
+// logLimiter lets a message through at most once per logInterval and counts the occurrences in between.
+type logLimiter struct {
+	mu      sync.Mutex
+	next    time.Time
+	pending int64
+}
+
+// note records n occurrences; when a message may be logged it returns the occurrences since the last one.
+func (l *logLimiter) note(now time.Time, n int64) (int64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending += n
+	if now.Before(l.next) {
+		return 0, false
+	}
+	n, l.pending = l.pending, 0
+	l.next = now.Add(logInterval)
+	return n, true
+}
