@@ -66,6 +66,12 @@ type collector struct {
 // health_check (and enable it in service::extensions). The process is stopped when the test ends.
 func startCollector(t *testing.T, configPath string, sets ...string) *collector {
 	t.Helper()
+	return startCollectorEnv(t, nil, configPath, sets...)
+}
+
+// startCollectorEnv is startCollector with env ("KEY=value") added to the collector's environment.
+func startCollectorEnv(t *testing.T, env []string, configPath string, sets ...string) *collector {
+	t.Helper()
 	healthPort := freePort(t)
 	args := []string{"--config", configPath}
 	for _, s := range sets {
@@ -73,7 +79,7 @@ func startCollector(t *testing.T, configPath string, sets ...string) *collector 
 	}
 	args = append(args, fmt.Sprintf("--set=extensions::health_check::endpoint=127.0.0.1:%d", healthPort))
 	c := &collector{
-		process:   startProcess(t, "otelcol-gaudi", collectorBin, args...),
+		process:   startProcessEnv(t, "otelcol-gaudi", collectorBin, env, args...),
 		healthURL: fmt.Sprintf("http://127.0.0.1:%d/", healthPort),
 	}
 	waitHTTP200(t, c.process, c.healthURL, startupDeadline)
@@ -94,6 +100,13 @@ func demoConfigPath(t *testing.T) string {
 // moved to a free port, the gaudi receiver collecting every second, and the extra --set values.
 func startDemoCollector(t *testing.T, extra ...string) *collector {
 	t.Helper()
+	return startDemoCollectorEnv(t, nil, extra...)
+}
+
+// startDemoCollectorEnv is startDemoCollector with env ("KEY=value") added to the collector's
+// environment.
+func startDemoCollectorEnv(t *testing.T, env []string, extra ...string) *collector {
+	t.Helper()
 	promPort, grpcPort, httpPort, telemetryPort := freePort(t), freePort(t), freePort(t), freePort(t)
 	sets := append([]string{
 		"receivers::gaudi::collection_interval=1s",
@@ -103,7 +116,7 @@ func startDemoCollector(t *testing.T, extra ...string) *collector {
 		// A list can only be replaced as a whole; the value is YAML.
 		fmt.Sprintf("service::telemetry::metrics::readers=[{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", telemetryPort),
 	}, extra...)
-	c := startCollector(t, demoConfigPath(t), sets...)
+	c := startCollectorEnv(t, env, demoConfigPath(t), sets...)
 	c.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
 	c.telemetryURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
 	return c

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -51,8 +52,16 @@ type process struct {
 // stopTimeout) and, if the test failed, prints its stdout and stderr.
 func startProcess(t *testing.T, name, bin string, args ...string) *process {
 	t.Helper()
+	return startProcessEnv(t, name, bin, nil, args...)
+}
+
+// startProcessEnv is startProcess with env ("KEY=value") added to the test's own environment,
+// which t.Setenv cannot change for parallel tests.
+func startProcessEnv(t *testing.T, name, bin string, env []string, args ...string) *process {
+	t.Helper()
 	p := &process{name: name, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
 	// Shipped configs name files relative to the repository root, as `make run` starts there.
 	p.cmd.Dir = repoRoot
 	p.cmd.Stdout = &p.stdout
