@@ -26,7 +26,7 @@ import (
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/scraper")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/scraper and the README's source matrix")
 
 var testStart = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 

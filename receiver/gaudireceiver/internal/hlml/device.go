@@ -57,7 +57,7 @@ func readIdentity(c *caller, h uintptr, id *identity, driverVersion string) {
 	id.info = hpu.Info{
 		Model:           c.string(symGetName, h),
 		Serial:          c.string(symGetSerial, h),
-		ModuleID:        -1,
+		ModuleID:        hpu.UnknownModuleID,
 		DriverVersion:   driverVersion,
 		FirmwareVersion: c.string(symGetFirmwareFITVersion, h),
 	}

@@ -12,7 +12,7 @@
 //	uuid                      Device.UUID
 //	name                      Info.Model
 //	serial                    Info.Serial
-//	module_id                 Info.ModuleID (0 when N/A: Info has no validity flag)
+//	module_id                 Info.ModuleID (hpu.UnknownModuleID when N/A)
 //	bus_id                    Info.PCIBusID, and the -i of the NIC queries
 //	driver_version            Info.DriverVersion
 //	utilization.aip           Utilization (%)

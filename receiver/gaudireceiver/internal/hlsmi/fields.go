@@ -80,7 +80,7 @@ func setIndex(d *hpu.Device, v string) error {
 	return nil
 }
 
-// setModuleID leaves Info.ModuleID 0 when hl-smi has none: Info has no validity flag.
+// setModuleID leaves Info.ModuleID hpu.UnknownModuleID when hl-smi has none.
 func setModuleID(d *hpu.Device, v string) error {
 	if notAvailable(v) {
 		return nil

@@ -94,7 +94,7 @@ func parseQuery(out string, lay layout, ids identities, dst []hpu.Device) ([]hpu
 			continue
 		}
 		// Parsed in place: a Device is large, and one behind the setters' pointer would escape.
-		dst = append(dst, hpu.Device{})
+		dst = append(dst, hpu.Device{Info: hpu.Info{ModuleID: hpu.UnknownModuleID}})
 		d := &dst[len(dst)-1]
 		lineErr, valueErrs := parseRow(lineNo, line, cols, fit, lay, d)
 		errs = append(errs, valueErrs...)

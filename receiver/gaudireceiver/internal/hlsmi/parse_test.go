@@ -52,7 +52,7 @@ func fieldsNamed(t testing.TB, names ...string) []*field {
 func gaudi3Device(index int64, uuid string, power, temp float64) hpu.Device {
 	return hpu.Device{
 		Index: index, UUID: uuid,
-		Info:        hpu.Info{Model: "HL-325L", DriverVersion: "1.22.1-97ec1a4"},
+		Info:        hpu.Info{Model: "HL-325L", DriverVersion: "1.22.1-97ec1a4", ModuleID: hpu.UnknownModuleID},
 		MemoryTotal: hpu.Some(int64(131072 * mib)), MemoryUsed: hpu.Some(int64(672 * mib)), MemoryFree: hpu.Some(int64(130400 * mib)),
 		Power: hpu.Some(power), PowerLimit: hpu.Some(850.0), TemperatureOnChip: hpu.Some(temp), Utilization: hpu.Some(0.0),
 	}
@@ -106,7 +106,7 @@ func TestParseFixtures(t *testing.T) {
 		require.Len(t, devs, 8)
 		assert.Equal(t, hpu.Device{
 			Index: 7, UUID: "00P1-HL2000A1-14-P64X00-08-05-09",
-			Info:        hpu.Info{Model: "HL-205"},
+			Info:        hpu.Info{Model: "HL-205", ModuleID: hpu.UnknownModuleID},
 			Utilization: hpu.Some(14.0), MemoryUsed: hpu.Some(int64(512 * mib)), MemoryTotal: hpu.Some(int64(32768 * mib)),
 			TemperatureOnChip: hpu.Some(38.0), Power: hpu.Some(103.0),
 		}, devs[7])

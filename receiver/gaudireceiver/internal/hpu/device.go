@@ -10,11 +10,14 @@ type Value[T int64 | float64 | bool] struct {
 // Some returns a valid Value holding v.
 func Some[T int64 | float64 | bool](v T) Value[T] { return Value[T]{V: v, Valid: true} }
 
+// UnknownModuleID is Info.ModuleID when the source cannot tell the slot; 0 is a real slot.
+const UnknownModuleID = -1
+
 // Info is the descriptive identity of a device, reported once per scrape on the info metric.
 type Info struct {
 	Model           string
 	Serial          string
-	ModuleID        int64
+	ModuleID        int64 // UnknownModuleID when unknown
 	PCIBusID        string
 	DriverVersion   string
 	FirmwareVersion string

@@ -10,7 +10,7 @@
 //	"pci-" + PCI bus id        Device.UUID (see below)
 //	device_type, device        Info.Model (device is the PCI device id; see below)
 //	status                     Operational (true when "Operational")
-//	module_id                  Info.ModuleID (not upstream; 0 when absent)
+//	module_id                  Info.ModuleID (not upstream; hpu.UnknownModuleID when absent)
 //	driver_ver                 Info.DriverVersion
 //	cpucp_kernel_ver           Info.FirmwareVersion, first line (hl-smi's FIT version);
 //	                           armcp_kernel_ver on older drivers

@@ -72,7 +72,7 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 			errs = append(errs, fmt.Errorf("stopped before accel%d: %w", n, err))
 			break
 		}
-		dst = append(dst, hpu.Device{Index: n})
+		dst = append(dst, hpu.Device{Index: n, Info: hpu.Info{ModuleID: hpu.UnknownModuleID}})
 		d := &dst[len(dst)-1]
 		ours, err := s.readDevice(n, d, &errs)
 		uuid, seen := s.known[n]

@@ -108,7 +108,7 @@ func TestReadVariants(t *testing.T) {
 		{
 			name: "older driver: armcp only, no module_id, link down",
 			dev:  base.With(map[string]string{"cpucp_kernel_ver": "", "module_id": "", "current_link_speed": "Unknown\n"}),
-			want: func(d *hpu.Device) { d.PCIeLinkGen = hpu.Value[int64]{} },
+			want: func(d *hpu.Device) { d.PCIeLinkGen, d.Info.ModuleID = hpu.Value[int64]{}, hpu.UnknownModuleID },
 		},
 		{
 			name: "module id, multi-line firmware string, Gaudi 3",
