@@ -184,6 +184,7 @@ func (p *hpuJobProcessor) learnJob(ctx context.Context, now time.Time, res pcomm
 }
 
 // appendDevices reads the identities on hpu.info points: hpu.index with hpu.module.id and hpu.uuid.
+// Points without hpu.index are skipped; an unknown (negative) module id is left out.
 func appendDevices(dst []deviceSeen, host string, dps pmetric.NumberDataPointSlice) []deviceSeen {
 	for i := range dps.Len() {
 		attrs := dps.At(i).Attributes()
@@ -192,7 +193,10 @@ func appendDevices(dst []deviceSeen, host string, dps pmetric.NumberDataPointSli
 			continue
 		}
 		d := deviceSeen{host: host, index: idx}
-		d.module, d.hasModule = intAttr(attrs, attrModuleID)
+		// The receiver reports -1 when its source cannot tell the slot (sysfs, for example).
+		if m, ok := intAttr(attrs, attrModuleID); ok && m >= 0 {
+			d.module, d.hasModule = m, true
+		}
 		if v, ok := attrs.Get(attrUUID); ok && v.Type() == pcommon.ValueTypeStr {
 			d.uuid = v.Str()
 		}

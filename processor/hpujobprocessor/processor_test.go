@@ -364,6 +364,26 @@ func TestModuleClaimNeedsHPUInfo(t *testing.T) {
 	assert.Equal(t, []string{"6=B/0"}, annotated(t, tp.last(t)))
 }
 
+func TestUnknownModuleIDs(t *testing.T) {
+	// A source that cannot tell the slot (sysfs) reports hpu.module.id -1 on every device. That is no
+	// module: module claims do not resolve (not even a job's -1, which is invalid), while the identities
+	// are all kept, so index and uuid claims work.
+	tp := newTestProcessor(t, testConfig())
+	devs := testDevices(8)
+	for i := range devs {
+		devs[i].module = -1
+		devs[i].uuid = fmt.Sprintf("pci-0000:%02x:00.0", 0x19+i)
+	}
+	tp.send(t, gaudiBatch("", devs),
+		jobBatch(job("A", 0, attrModuleID, int64(2))), jobBatch(job("B", 0, attrModuleID, int64(-1))),
+		jobBatch(job("C", 0, attrUUID, devs[5].uuid)), jobBatch(job("D", 0, attrIndex, int64(6))),
+		gaudiBatch("", devs))
+	assert.Equal(t, []string{"5=C/0", "6=D/0"}, annotated(t, tp.last(t)))
+	_, d := tp.p.table.sizes()
+	assert.Equal(t, 8, d)
+	assert.Equal(t, int64(1), tp.counter(t, "otelcol_processor_hpu_job_resources_skipped", "reason", "invalid_device"))
+}
+
 func TestPointsWithUUIDButNoIndex(t *testing.T) {
 	tp := newTestProcessor(t, testConfig())
 	md := gaudiBatch("", testDevices(8))

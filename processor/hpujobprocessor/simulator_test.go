@@ -61,13 +61,31 @@ func modulesOf(t testing.TB, md pmetric.Metrics) map[int64]int64 {
 	return out
 }
 
-// nextScrapes waits for two more scrapes and returns the second: it was processed entirely after the
-// caller's previous ConsumeMetrics calls returned.
+// nextScrapes waits for two more gaudi receiver scrapes and returns the second: it was processed entirely
+// after the caller's previous ConsumeMetrics calls returned. Other batches in the sink (OTLP) are skipped.
 func nextScrapes(t *testing.T, tp *testProcessor) pmetric.Metrics {
 	t.Helper()
 	tp.sink.Reset()
-	require.Eventually(t, func() bool { return len(tp.sink.AllMetrics()) >= 2 }, 10*time.Second, 5*time.Millisecond)
-	return tp.sink.AllMetrics()[1]
+	var second pmetric.Metrics
+	require.Eventually(t, func() bool {
+		n := 0
+		for _, md := range tp.sink.AllMetrics() {
+			if isScrape(md) {
+				if n++; n == 2 {
+					second = md
+					return true
+				}
+			}
+		}
+		return false
+	}, 10*time.Second, 5*time.Millisecond)
+	return second
+}
+
+func isScrape(md pmetric.Metrics) bool {
+	rms := md.ResourceMetrics()
+	return rms.Len() > 0 && rms.At(0).ScopeMetrics().Len() > 0 &&
+		rms.At(0).ScopeMetrics().At(0).Scope().Name() == gaudiReceiverScope
 }
 
 // TestWithSimulator runs the gaudi receiver's simulator into the processor while two jobs send their
