@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -135,12 +137,16 @@ func (s *otlpServer) logBodies() map[int64][]string {
 // TestRunOverOTLPHTTP runs the command with its real OTLP/HTTP exporters against a local receiver.
 func TestRunOverOTLPHTTP(t *testing.T) {
 	srv := newOTLPServer(t)
+	jsonLog := filepath.Join(t.TempDir(), "train.jsonl")
 	var stderr bytes.Buffer
 	code := runMain(context.Background(), []string{
 		"-protocol", "http", "-endpoint", srv.hostPort(t), "-ranks", "2", "-steps", "5", "-interval", "1ms",
-		"-export-interval", "20ms", "-host-name", "node-a", "-job-id", "job-9",
+		"-export-interval", "20ms", "-host-name", "node-a", "-job-id", "job-9", "-json-log", jsonLog,
 	}, env(map[string]string{"HABANA_VISIBLE_MODULES": "4,6"}), &stderr)
 	require.Equal(t, 0, code, stderr.String())
+	lines, err := os.ReadFile(jsonLog)
+	require.NoError(t, err)
+	assert.Equal(t, 6, strings.Count(string(lines), `"logger":"gaudi3_scale"`), "-json-log has every record of both ranks:\n%s", lines)
 	assert.Contains(t, stderr.String(), "trainsim: job job-9, ranks 0-1 of 2 on node-a, sending OTLP/http to")
 
 	assert.Equal(t, map[int64]int64{0: 5 * 32, 1: 5 * 32}, srv.lastSamples(), "every batch counted, every rank sent")
