@@ -9,10 +9,13 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor"
+	noopmetric "go.opentelemetry.io/otel/metric/noop"
+	nooptrace "go.opentelemetry.io/otel/trace/noop"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/processor/thresholdprocessor/internal/metadata"
 )
@@ -37,9 +40,15 @@ func NewRuleTester(ctx context.Context, cfg *Config, next consumer.Metrics) (*Ru
 		return nil, err
 	}
 	set := processor.Settings{
-		ID:                component.NewID(metadata.Type),
-		TelemetrySettings: componenttest.NewNopTelemetrySettings(),
-		BuildInfo:         component.NewDefaultBuildInfo(),
+		ID: component.NewID(metadata.Type),
+		// Rule tests report through their own output; the processor's logs and metrics go nowhere.
+		TelemetrySettings: component.TelemetrySettings{
+			Logger:         zap.NewNop(),
+			TracerProvider: nooptrace.NewTracerProvider(),
+			MeterProvider:  noopmetric.NewMeterProvider(),
+			Resource:       pcommon.NewResource(),
+		},
+		BuildInfo: component.NewDefaultBuildInfo(),
 	}
 	p, err := newThresholdProcessor(cfg, set.ID, set.TelemetrySettings, next)
 	if err != nil {
@@ -50,7 +59,7 @@ func NewRuleTester(ctx context.Context, cfg *Config, next consumer.Metrics) (*Ru
 	if err != nil {
 		return nil, err
 	}
-	if err := proc.Start(ctx, componenttest.NewNopHost()); err != nil {
+	if err := proc.Start(ctx, ruleTestHost{}); err != nil {
 		return nil, errors.Join(err, proc.Shutdown(ctx))
 	}
 	p.mu.Lock()
@@ -58,6 +67,11 @@ func NewRuleTester(ctx context.Context, cfg *Config, next consumer.Metrics) (*Ru
 	p.mu.Unlock()
 	return &RuleTester{proc: proc, p: p}, nil
 }
+
+// ruleTestHost runs the processor without extensions: rule tests keep no state and publish no events.
+type ruleTestHost struct{}
+
+func (ruleTestHost) GetExtensions() map[component.ID]component.Component { return nil }
 
 // ConsumeMetrics is the processor's ConsumeMetrics.
 func (rt *RuleTester) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
