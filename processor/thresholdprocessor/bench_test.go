@@ -104,60 +104,6 @@ func benchBatch(k int) pmetric.Metrics {
 	return md
 }
 
-// BenchmarkPipeline measures one scrape of 10,000 series through the same pipeline without and with the
-// processor (50 rules, one evaluation per scrape since each batch is 15s after the previous). The
-// pipeline's own work is what an OTLP exporter does with a batch: marshal it.
-func BenchmarkPipeline(b *testing.B) {
-	const warm = 24 // 6 minutes of history, so range rules see full windows
-	batches := make([]pmetric.Metrics, 64)
-	for i := range batches {
-		batches[i] = benchBatch(warm + i)
-	}
-	marshal := func(md pmetric.Metrics) error {
-		_, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
-		return err
-	}
-	b.Run("without_processor", func(b *testing.B) {
-		k := 0
-		for b.Loop() {
-			md := pmetric.NewMetrics()
-			batches[k%len(batches)].CopyTo(md)
-			if err := marshal(md); err != nil {
-				b.Fatal(err)
-			}
-			k++
-		}
-	})
-	b.Run("with_processor", func(b *testing.B) { benchWithProcessor(b, benchInterval, batches, marshal) })
-	// A 1h interval runs no evaluation during the loop: the data path alone (naming, storing, limits).
-	b.Run("with_processor_ingest_only", func(b *testing.B) { benchWithProcessor(b, time.Hour, batches, marshal) })
-}
-
-func benchWithProcessor(b *testing.B, interval time.Duration, batches []pmetric.Metrics, marshal func(pmetric.Metrics) error) {
-	const warm = 24
-	cfg := testConfig(benchRules(b)...)
-	cfg.EvaluationInterval = interval
-	h := newBenchHarness(b, cfg)
-	for k := range warm {
-		require.NoError(b, h.proc.ConsumeMetrics(context.Background(), benchBatch(k)))
-	}
-	k := 0
-	for b.Loop() {
-		md := pmetric.NewMetrics()
-		// Later rounds continue the timeline so every batch is new data.
-		batches[k%len(batches)].CopyTo(md)
-		shiftTime(md, time.Duration(k/len(batches))*time.Duration(len(batches))*benchInterval)
-		if err := h.proc.ConsumeMetrics(context.Background(), md); err != nil {
-			b.Fatal(err)
-		}
-		if err := marshal(md); err != nil {
-			b.Fatal(err)
-		}
-		k++
-	}
-	b.ReportMetric(float64(h.p.store.numSeries()), "series")
-}
-
 // BenchmarkEvaluation measures one evaluation of the 50 rules over 10,000 series with 6 minutes of data.
 func BenchmarkEvaluation(b *testing.B) {
 	cfg := testConfig(benchRules(b)...)
@@ -175,28 +121,6 @@ func BenchmarkEvaluation(b *testing.B) {
 			h.p.eval.evalGroup(ctx, g, last)
 		}
 		h.p.mu.Unlock()
-	}
-}
-
-func shiftTime(md pmetric.Metrics, d time.Duration) {
-	if d == 0 {
-		return
-	}
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		ms := rms.At(i).ScopeMetrics().At(0).Metrics()
-		for j := 0; j < ms.Len(); j++ {
-			m := ms.At(j)
-			var dps pmetric.NumberDataPointSlice
-			if m.Type() == pmetric.MetricTypeSum {
-				dps = m.Sum().DataPoints()
-			} else {
-				dps = m.Gauge().DataPoints()
-			}
-			for l := 0; l < dps.Len(); l++ {
-				dps.At(l).SetTimestamp(pcommon.NewTimestampFromTime(dps.At(l).Timestamp().AsTime().Add(d)))
-			}
-		}
 	}
 }
 
