@@ -5,7 +5,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
 )
@@ -22,6 +21,7 @@ func (p *thresholdProcessor) ingest(ctx context.Context, md pmetric.Metrics) (ti
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
 			sc := seriesContext{resource: rm.Resource().Attributes(), scope: sm.Scope(), schema: sm.SchemaUrl()}
+			sc.id = app.s.hasher.context(sc)
 			ms := sm.Metrics()
 			for k := 0; k < ms.Len(); k++ {
 				maxT = max(maxT, p.ingestMetric(app, ms.At(k), sc))
@@ -72,20 +72,16 @@ func (p *thresholdProcessor) ingestMetric(app *appender, m pmetric.Metric, sc se
 		app.drops[dropInvalid] += int64(dps.Len())
 		return math.MinInt64
 	}
+	metricID := app.s.hasher.metric(sc.id, name)
 	maxT := int64(math.MinInt64)
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
-		t := dp.Timestamp().AsTime().UnixMilli()
 		// OTLP's zero timestamp means "not set"; only rule unit tests, whose series start at 0, use it.
 		if dp.Timestamp() == 0 && !p.zeroTimeValid {
 			app.drops[dropInvalid]++
 			continue
 		}
-		lset, err := p.namer.seriesLabels(name, dp.Attributes(), sc)
-		if err != nil {
-			app.drops[dropInvalid]++
-			continue
-		}
+		t := dp.Timestamp().AsTime().UnixMilli()
 		var v float64
 		switch dp.ValueType() {
 		case pmetric.NumberDataPointValueTypeInt:
@@ -96,15 +92,36 @@ func (p *thresholdProcessor) ingestMetric(app *appender, m pmetric.Metric, sc se
 			app.drops[dropInvalid]++
 			continue
 		}
+		// A series seen before skips naming: its identity leads straight to its labels and head reference.
+		id := app.s.hasher.point(metricID, dp.Attributes())
+		entry := app.s.cachedPoint(id)
+		var st *seriesState
+		if entry != nil {
+			st = entry.st
+		} else {
+			lset, err := p.namer.seriesLabels(name, dp.Attributes(), sc)
+			if err != nil {
+				app.drops[dropInvalid]++
+				continue
+			}
+			st = app.series(lset)
+		}
 		stale := dp.Flags().NoRecordedValue()
 		if delta && !stale {
 			var reason dropReason
-			if v, reason = p.accumulate(lset, dp, v); reason != "" {
+			if v, reason = p.accumulate(st.key, dp, v); reason != "" {
 				app.drops[reason]++
 				continue
 			}
 		}
-		app.add(lset, t, v, stale)
+		if !app.add(st, t, v, stale) {
+			continue
+		}
+		if entry != nil {
+			entry.lastT = t
+		} else {
+			app.s.rememberPoint(id, st, t)
+		}
 		maxT = max(maxT, t)
 	}
 	return maxT
@@ -113,8 +130,7 @@ func (p *thresholdProcessor) ingestMetric(app *appender, m pmetric.Metric, sc se
 // accumulate adds a delta point to its series' running total when it continues the previous point
 // (its start is the previous point's time), and starts a new run otherwise: the exporter's rule, which
 // PromQL then sees as a counter reset.
-func (p *thresholdProcessor) accumulate(lset labels.Labels, dp pmetric.NumberDataPoint, v float64) (float64, dropReason) {
-	key := string(lset.Bytes(nil))
+func (p *thresholdProcessor) accumulate(key hash128, dp pmetric.NumberDataPoint, v float64) (float64, dropReason) {
 	start, ts := int64(dp.StartTimestamp()), int64(dp.Timestamp())
 	d, ok := p.delta[key]
 	if !ok {

@@ -23,6 +23,7 @@ const (
 	labelScopeVersion     = "otel_scope_version"
 	labelScopeSchemaURL   = "otel_scope_schema_url"
 	maxCachedLabelNames   = 4096
+	maxCachedMetricNames  = 4096
 )
 
 var errDuplicateLabel = errors.New("two attributes translate to the same label name")
@@ -38,7 +39,9 @@ type namer struct {
 	cfg         TranslationConfig
 	// labelCache memoises attribute key → label name; keys are low-cardinality, the cap guards the rest.
 	labelCache map[string]string
-	builder    labels.ScratchBuilder
+	// metricCache memoises metric identity → name, for the same reason.
+	metricCache map[otlptranslator.Metric]string
+	builder     labels.ScratchBuilder
 }
 
 func newNamer(cfg TranslationConfig) *namer {
@@ -47,15 +50,23 @@ func newNamer(cfg TranslationConfig) *namer {
 		labelNamer:  otlptranslator.LabelNamer{UTF8Allowed: false, PreserveMultipleUnderscores: true},
 		cfg:         cfg,
 		labelCache:  make(map[string]string),
+		metricCache: make(map[otlptranslator.Metric]string),
 		builder:     labels.NewScratchBuilder(16),
 	}
 }
 
 // metricName is the exporter's name for m.
 func (n *namer) metricName(m pmetric.Metric) (string, error) {
-	name, err := n.metricNamer.Build(prometheusremotewrite.TranslatorMetricFromOtelMetric(m))
+	tm := prometheusremotewrite.TranslatorMetricFromOtelMetric(m)
+	if name, ok := n.metricCache[tm]; ok {
+		return name, nil
+	}
+	name, err := n.metricNamer.Build(tm)
 	if err != nil {
 		return "", fmt.Errorf("translating metric name %q: %w", m.Name(), err)
+	}
+	if len(n.metricCache) < maxCachedMetricNames {
+		n.metricCache[tm] = name
 	}
 	return name, nil
 }
@@ -79,6 +90,8 @@ type seriesContext struct {
 	resource pcommon.Map
 	scope    pcommon.InstrumentationScope
 	schema   string
+	// id is the hash of the above, set where the series identity cache is used.
+	id hash128
 }
 
 // seriesLabels builds the sorted label set of one data point. Empty values are left out, as Prometheus

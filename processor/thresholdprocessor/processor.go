@@ -39,7 +39,8 @@ type thresholdProcessor struct {
 	namer *namer
 	store *store
 	eval  *evaluator
-	delta map[string]*deltaState
+	// delta are the running totals of delta sums, by series key.
+	delta map[hash128]*deltaState
 	// dataTime is the latest data timestamp seen, dataWall the wall time it was seen at.
 	dataTime time.Time
 	dataWall time.Time
@@ -81,7 +82,7 @@ func newThresholdProcessor(cfg *Config, id component.ID, set component.Telemetry
 		},
 		wallNow:      time.Now,
 		namer:        newNamer(cfg.Translation),
-		delta:        map[string]*deltaState{},
+		delta:        map[hash128]*deltaState{},
 		pendingDrops: map[dropReason]int64{},
 		done:         make(chan struct{}),
 	}, nil

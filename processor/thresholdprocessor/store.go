@@ -38,7 +38,11 @@ type storeLimits struct {
 
 // seriesState is what the store tracks per input series, for limits and ordering.
 type seriesState struct {
-	ref   storage.SeriesRef
+	lset labels.Labels
+	// key is the hash of lset: the series' key in the store and in the processor's delta sums.
+	key hash128
+	ref storage.SeriesRef
+	// lastT is the time of the last sample stored; math.MinInt64 until the first, which registers the series.
 	lastT int64
 }
 
@@ -50,8 +54,10 @@ type store struct {
 	head   *tsdb.Head
 	dir    string
 	limits storeLimits
-	series map[string]*seriesState
-	buf    []byte
+	hasher *seriesHasher
+	series map[hash128]*seriesState
+	// points maps OTLP series identities to their series (pointcache.go).
+	points map[hash128]*pointEntry
 	// truncatedTo is the last mint passed to the head's Truncate.
 	truncatedTo int64
 }
@@ -78,7 +84,9 @@ func newStore(limits storeLimits) (*store, error) {
 		head:        head,
 		dir:         dir,
 		limits:      limits,
-		series:      make(map[string]*seriesState),
+		hasher:      newSeriesHasher(),
+		series:      make(map[hash128]*seriesState),
+		points:      make(map[hash128]*pointEntry),
 		truncatedTo: math.MinInt64,
 	}, nil
 }
@@ -98,34 +106,42 @@ func (s *store) appender(ctx context.Context) *appender {
 	return &appender{s: s, app: s.head.Appender(ctx), drops: make(map[dropReason]int64)}
 }
 
-// add appends one sample. stale appends Prometheus' staleness marker instead of v.
-func (a *appender) add(lset labels.Labels, t int64, v float64, stale bool) {
+// series returns the state of the series lset: the stored one, or a new one that add registers once a
+// sample of it is stored.
+func (a *appender) series(lset labels.Labels) *seriesState {
+	key := a.s.hasher.labels(lset)
+	if st, ok := a.s.series[key]; ok {
+		return st
+	}
+	return &seriesState{lset: lset, key: key, lastT: math.MinInt64}
+}
+
+// add appends one sample to st and reports whether it was stored. stale appends Prometheus' staleness
+// marker instead of v.
+func (a *appender) add(st *seriesState, t int64, v float64, stale bool) bool {
 	s := a.s
-	s.buf = lset.Bytes(s.buf[:0])
-	st, ok := s.series[string(s.buf)]
-	if !ok {
-		if len(s.series) >= s.limits.maxSeries {
-			a.drops[dropSeriesLimit]++
-			return
-		}
-		st = &seriesState{lastT: math.MinInt64}
+	registered := st.lastT != math.MinInt64
+	if !registered && len(s.series) >= s.limits.maxSeries {
+		a.drops[dropSeriesLimit]++
+		return false
 	}
 	if t <= st.lastT {
 		a.drops[dropOutOfOrder]++
-		return
+		return false
 	}
-	if !stale && st.lastT != math.MinInt64 && t-st.lastT < s.limits.minGap {
+	if !stale && registered && t-st.lastT < s.limits.minGap {
 		a.drops[dropRateLimit]++
-		return
+		return false
 	}
 	if t < s.truncatedTo {
 		a.drops[dropTooOld]++
-		return
+		return false
 	}
 	if stale {
 		v = math.Float64frombits(value.StaleNaN)
 	}
-	ref, err := a.app.Append(st.ref, lset, t, v)
+	// The ref lets the head skip its own label lookup; lset is only read when the head no longer knows it.
+	ref, err := a.app.Append(st.ref, st.lset, t, v)
 	if err != nil {
 		switch {
 		case errors.Is(err, storage.ErrOutOfOrderSample), errors.Is(err, storage.ErrDuplicateSampleForTimestamp):
@@ -135,12 +151,13 @@ func (a *appender) add(lset labels.Labels, t int64, v float64, stale bool) {
 		default:
 			a.drops[dropInvalid]++
 		}
-		return
+		return false
 	}
 	st.ref, st.lastT = ref, t
-	if !ok {
-		s.series[string(s.buf)] = st
+	if !registered {
+		s.series[st.key] = st
 	}
+	return true
 }
 
 func (a *appender) commit() error {
@@ -168,6 +185,7 @@ func (s *store) gc(now time.Time) error {
 			delete(s.series, k)
 		}
 	}
+	s.forgetPoints(mint)
 	s.truncatedTo = mint
 	if err := s.head.Truncate(mint); err != nil {
 		return fmt.Errorf("truncating the store at %s: %w", time.UnixMilli(mint).UTC(), err)
