@@ -128,8 +128,9 @@ func TestRemoteWriteEveryPointInPrometheus(t *testing.T) {
 	for _, s := range series {
 		want := model.LabelSet{
 			"job": "trainsim", "instance": model.LabelValue(job + "/rank-" + string(s.Metric["training_rank"])),
-			"host_name": "trainer-node", // the job's own, not the collector's external label
-			"training_world_size": "2", "service_name": "trainsim",
+			"host_name":           "trainer-node", // the job's own, not the collector's external label
+			"training_world_size": "2",
+			"service_name":        "", "service_instance_id": "", // absent: job and instance carry them
 		}
 		for l, v := range want {
 			if s.Metric[l] != v {
