@@ -13,7 +13,7 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             otelcol-gaudi/main.go otelcol-gaudi/main_others.go otelcol-gaudi/main_windows.go \
             otelcol-gaudi/components.go otelcol-gaudi/go.mod otelcol-gaudi/go.sum
 
-.PHONY: all build run test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
+.PHONY: all build run demo test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
 
 all: build
 
@@ -25,6 +25,27 @@ build:
 ## run: build and start the collector on the demo config (simulated HPUs)
 run: build
 	$(BIN) --config $(CONFIG)
+
+## demo: the collector on the demo config in the background and trainsim's 8 ranks training on its
+## simulated HPUs in the foreground; Ctrl-C stops both. TRAINSIM_FLAGS adds or overrides trainsim flags.
+# Rank i uses the HPU with hpu_index i: its module id is read from the collector's hpu_info. Rank 3 slows
+# down 12x after 90s, when device 3 overheats, so SlowBatchProcessing fires next to HPUHighTemperature.
+TRAINSIM_FLAGS ?=
+demo: build
+	$(GO) build -o bin/trainsim ./cmd/trainsim
+	@# setsid: Ctrl-C reaches trainsim only, which flushes to the still running collector before the trap stops it.
+	@setsid $(BIN) --config configs/demo.yaml & collector=$$!; \
+	trap 'kill $$collector 2>/dev/null; wait $$collector || true' EXIT; \
+	for _ in $$(seq 60); do \
+	  kill -0 $$collector 2>/dev/null || { echo "the collector exited; is 'make run' still running?"; exit 1; }; \
+	  modules=$$(curl -fs http://127.0.0.1:8889/metrics | \
+	    sed -n 's/^hpu_info{.*hpu_index="\([0-9]*\)".*hpu_module_id="\([0-9]*\)".*/\1 \2/p' | sort -n | cut -d' ' -f2 | paste -sd, -) || true; \
+	  [ -n "$$modules" ] && break; sleep 1; \
+	done; \
+	[ -n "$$modules" ] || { echo "no hpu_info on http://127.0.0.1:8889/metrics after 60s"; exit 1; }; \
+	echo "trainsim: 8 ranks on the HPU modules $$modules (hpu_index 0-7); Ctrl-C stops trainsim and the collector"; \
+	bin/trainsim -ranks 8 -visible-modules $$modules -hpu-indexes 0,1,2,3,4,5,6,7 -log-every 30 \
+	  -fault-ranks 3 -slow-factor 12 -slow-after 90s $(TRAINSIM_FLAGS)
 
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
 test: test-deps lint check-generated unit-test rules-test e2e-test
