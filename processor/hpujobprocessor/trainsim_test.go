@@ -81,9 +81,6 @@ func startOTLP(t *testing.T, tp *testProcessor) string {
 // Each device in use gets its job and global rank, the other two get nothing, and after the expiration
 // nothing is left.
 func TestWithTrainsim(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs cmd/trainsim")
-	}
 	bin := buildTrainsim(t)
 	tp := newTestProcessor(t, testConfig())
 	startSimulator(t, tp.proc)
