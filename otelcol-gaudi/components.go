@@ -24,6 +24,7 @@ import (
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	zpagesextension "go.opentelemetry.io/collector/extension/zpagesextension"
 	thresholdprocessor "github.com/otelcol-gaudi/otelcol-gaudi/processor/thresholdprocessor"
+	hpujobprocessor "github.com/otelcol-gaudi/otelcol-gaudi/processor/hpujobprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	gaudireceiver "github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver"
@@ -108,6 +109,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		thresholdprocessor.NewFactory(),
+		hpujobprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 	)
@@ -116,6 +118,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ProcessorModules = makeModulesMap(factories.Processors, map[component.Type]string{
 		thresholdprocessor.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
+		hpujobprocessor.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.165.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.165.0",
 	})
