@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
@@ -43,7 +44,9 @@ type Config struct {
 	Sysfs     sysfs.Config     `mapstructure:"sysfs"`
 	Simulator simulator.Config `mapstructure:"simulator"`
 	Sanity    SanityConfig     `mapstructure:"sanity"`
-	_         struct{}
+	// HealthExtension names an hpu_health extension told of every scrape; nil turns reporting off.
+	HealthExtension *component.ID `mapstructure:"health_extension"`
+	_               struct{}
 }
 
 var _ confmap.Validator = (*Config)(nil)

@@ -26,7 +26,8 @@ type gaudiScraper struct {
 	shared   *sharedSource
 
 	host    component.Host
-	failing bool // the last scrape had errors; reported as component status
+	health  HealthReporter // nil unless health_extension is set
+	failing bool           // the last scrape had errors; reported as component status
 	source  hpu.Source
 	sanity  *sanitizer
 	mb      *metadata.MetricsBuilder
@@ -41,6 +42,13 @@ func newGaudiScraper(cfg *Config, set receiver.Settings, now func() time.Time, s
 
 func (s *gaudiScraper) start(ctx context.Context, host component.Host) error {
 	start := s.now()
+	if id := s.cfg.HealthExtension; id != nil {
+		health, err := healthReporterFromHost(host, *id)
+		if err != nil {
+			return fmt.Errorf("gaudi receiver: %w", err)
+		}
+		s.health = health
+	}
 	src, err := s.shared.acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("gaudi receiver: %w", err)
@@ -93,6 +101,9 @@ func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	// are delivered even when devices (or the whole source) failed.
 	err = errs.Combine()
 	s.reportStatus(err)
+	if s.health != nil {
+		s.health.ReportScrape(s.settings.ID, source, len(devices), readable(devices), began, s.cfg.CollectionInterval)
+	}
 	return s.mb.Emit(), err
 }
 
@@ -220,6 +231,17 @@ func (s *gaudiScraper) recordDevice(ts pcommon.Timestamp, d *hpu.Device) {
 		}
 		mb.RecordHpuNicLinkUpDataPoint(ts, boolInt(p.Up), idx, uuid, p.Port, portType)
 	}
+}
+
+// readable counts the devices read without error.
+func readable(devices []hpu.Device) int {
+	n := 0
+	for i := range devices {
+		if devices[i].Err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 func boolInt(b bool) int64 {

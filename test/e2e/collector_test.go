@@ -58,6 +58,7 @@ type collector struct {
 	// Set by startDemoCollector:
 	metricsURL   string // the prometheus exporter's /metrics
 	telemetryURL string // the collector's own telemetry /metrics
+	hpuHealthURL string // the hpu_health extension, without a path
 }
 
 // startCollector runs `otelcol-gaudi --config <configPath> --set=<set>...` and waits until the
@@ -107,8 +108,9 @@ func startDemoCollector(t *testing.T, extra ...string) *collector {
 // environment.
 func startDemoCollectorEnv(t *testing.T, env []string, extra ...string) *collector {
 	t.Helper()
-	promPort, grpcPort, httpPort, telemetryPort := freePort(t), freePort(t), freePort(t), freePort(t)
+	promPort, grpcPort, httpPort, telemetryPort, hpuHealthPort := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	sets := append([]string{
+		fmt.Sprintf("extensions::hpu_health::endpoint=127.0.0.1:%d", hpuHealthPort),
 		"receivers::gaudi::collection_interval=1s",
 		fmt.Sprintf("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
 		fmt.Sprintf("receivers::otlp::protocols::http::endpoint=127.0.0.1:%d", httpPort),
@@ -119,6 +121,7 @@ func startDemoCollectorEnv(t *testing.T, env []string, extra ...string) *collect
 	c := startCollectorEnv(t, env, demoConfigPath(t), sets...)
 	c.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
 	c.telemetryURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
+	c.hpuHealthURL = fmt.Sprintf("http://127.0.0.1:%d", hpuHealthPort)
 	return c
 }
 

@@ -15,7 +15,8 @@ func TestPrometheusPullTrainingMetrics(t *testing.T) {
 	t.Parallel()
 	promPort := freePort(t)
 	target := fmt.Sprintf("127.0.0.1:%d", promPort)
-	c := startNodeCollector(t, "node.yaml", "exporters::prometheus::endpoint="+target)
+	c := startNodeCollector(t, "node.yaml", "exporters::prometheus::endpoint="+target,
+		fmt.Sprintf("extensions::hpu_health::endpoint=127.0.0.1:%d", freePort(t)))
 	prom := startPrometheus(t, []string{target})
 	const job, steps = "e2e-pull", 10
 	runTrainsim(t, buildTrainsim(t), "-endpoint", c.grpcAddr, "-ranks", "2", "-steps", fmt.Sprint(steps), "-job-id", job,
