@@ -105,19 +105,11 @@ func (p *thresholdProcessor) annotate(md pmetric.Metrics) {
 	if len(idx) == 0 {
 		return
 	}
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		rm := rms.At(i)
-		sms := rm.ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			sm := sms.At(j)
-			sc := seriesContext{resource: rm.Resource().Attributes(), scope: sm.Scope(), schema: sm.SchemaUrl()}
-			ms := sm.Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				p.annotateMetric(ms.At(k), sc, idx)
-			}
+	forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
+		for k := 0; k < ms.Len(); k++ {
+			p.annotateMetric(ms.At(k), sc, idx)
 		}
-	}
+	})
 }
 
 func (p *thresholdProcessor) annotateMetric(m pmetric.Metric, sc seriesContext, idx map[string][]activeAlert) {

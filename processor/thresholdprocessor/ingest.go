@@ -14,20 +14,12 @@ import (
 func (p *thresholdProcessor) ingest(ctx context.Context, md pmetric.Metrics) (time.Time, error) {
 	app := p.store.appender(ctx)
 	maxT := int64(math.MinInt64)
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		rm := rms.At(i)
-		sms := rm.ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			sm := sms.At(j)
-			sc := seriesContext{resource: rm.Resource().Attributes(), scope: sm.Scope(), schema: sm.SchemaUrl()}
-			sc.id = app.s.hasher.context(sc)
-			ms := sm.Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				maxT = max(maxT, p.ingestMetric(app, ms.At(k), sc))
-			}
+	forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
+		sc.id = app.s.hasher.context(sc)
+		for k := 0; k < ms.Len(); k++ {
+			maxT = max(maxT, p.ingestMetric(app, ms.At(k), sc))
 		}
-	}
+	})
 	if err := app.commit(); err != nil {
 		return time.Time{}, err
 	}

@@ -86,6 +86,19 @@ func (n *namer) labelName(key string) (string, error) {
 }
 
 // seriesContext is what every data point of one scope of one resource shares.
+// forEachScope calls f with the series context and the metrics of every scope in md.
+func forEachScope(md pmetric.Metrics, f func(sc seriesContext, ms pmetric.MetricSlice)) {
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		rm := rms.At(i)
+		sms := rm.ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			sm := sms.At(j)
+			f(seriesContext{resource: rm.Resource().Attributes(), scope: sm.Scope(), schema: sm.SchemaUrl()}, sm.Metrics())
+		}
+	}
+}
+
 type seriesContext struct {
 	resource pcommon.Map
 	scope    pcommon.InstrumentationScope
