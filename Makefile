@@ -70,9 +70,10 @@ rules-test:
 e2e-test: build $(BUILDER)
 	OTELCOL_GAUDI_BIN=$(BIN) OCB_BIN=$(BUILDER) $(GO) test -count=1 -timeout 15m ./test/e2e/...
 
-## bench: benchmarks with allocations, side by side in one run
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./...
+## bench: benchmarks with allocations, side by side in one run; bench/ compares otelcol-gaudi's OTLP ingest
+## with an upstream-only build of the same pipeline (docs/performance.md)
+bench: build $(BUILDER)
+	OTELCOL_GAUDI_BIN=$(BIN) OCB_BIN=$(BUILDER) $(GO) test -run '^$$' -bench . -benchmem -count 3 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^otelcol-gaudi/')); \
