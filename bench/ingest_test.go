@@ -31,8 +31,8 @@ import (
 
 const (
 	// senders export concurrently, as the ranks of a node do; each owns jobsPerSender jobs of
-	// ranksPerJob ranks, and one request is one scrape of one job: ranksPerJob × len(gauges)+len(counters)
-	// points. 4 × 4 × 100 ranks × 10 metrics = 16,000 series.
+	// ranksPerJob ranks, and one request is one scrape of one job: ranksPerJob × (len(gauges) +
+	// len(counters)) points. 4 × 4 × 100 ranks × 10 metrics = 16,000 series.
 	senders       = 4
 	jobsPerSender = 4
 	ranksPerJob   = 100
@@ -40,6 +40,8 @@ const (
 	warmRounds = 5
 	// scrapeStep is the data time between two scrapes of a job, the threshold rules' evaluation interval.
 	scrapeStep = 15 * time.Second
+	// exportTimeout bounds one export, so a stuck collector fails the benchmark instead of hanging it.
+	exportTimeout = 10 * time.Second
 	// clockTick is /proc/<pid>/stat's unit for CPU time (USER_HZ, 100 on Linux).
 	clockTick = 10 * time.Millisecond
 )
@@ -52,6 +54,8 @@ var (
 	counters = []string{"training.samples", "training.tokens"}
 
 	pointsPerExport = ranksPerJob * (len(gauges) + len(counters))
+
+	httpClient = &http.Client{Timeout: 5 * time.Second}
 )
 
 // BenchmarkIngest drives OTLP gRPC metric exports through four collector processes, one after the
@@ -140,7 +144,6 @@ func (c *collector) warmUp() error {
 // drive makes the senders export, in parallel, one scrape per value received on work until it is closed.
 // Every sender owns its jobs, so each series gets its scrapes in order.
 func (c *collector) drive(work <-chan struct{}) error {
-	ctx := context.Background()
 	errs := make(chan error, senders)
 	var wg sync.WaitGroup
 	for s, jobs := range c.jobs {
@@ -151,7 +154,7 @@ func (c *collector) drive(work <-chan struct{}) error {
 				c.exports[s]++
 				md := jobs[k%len(jobs)]
 				restamp(md, c.start.Add(time.Duration(k/len(jobs))*scrapeStep))
-				if _, err := c.client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md)); err != nil {
+				if err := c.export(md); err != nil {
 					errs <- fmt.Errorf("sender %d, export %d: %w", s, k, err)
 					// Keep draining work, so the caller does not block on a failed sender.
 					for range work {
@@ -264,12 +267,13 @@ func startCollector(b *testing.B, bin, config string, env ...string) *collector 
 	}
 	b.Cleanup(func() { _ = log.Close() })
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("starting %s: %v", bin, err)
-	}
+	// The client connects lazily, at the first export.
 	conn, err := grpc.NewClient(otlp, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatalf("gRPC client for %s: %v", otlp, err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("starting %s: %v", bin, err)
 	}
 	c := &collector{cmd: cmd, logPath: logPath, telemetry: "http://" + tel + "/metrics", conn: conn,
 		client: pmetricotlp.NewGRPCClient(conn), start: time.Now()}
@@ -285,15 +289,22 @@ func startCollector(b *testing.B, bin, config string, env ...string) *collector 
 	return c
 }
 
+// export sends md as one OTLP export request.
+func (c *collector) export(md pmetric.Metrics) error {
+	ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+	defer cancel()
+	_, err := c.client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
+	return err
+}
+
 // waitReady waits until the collector answers on its telemetry endpoint and accepts an empty export.
 func (c *collector) waitReady() error {
-	ctx := context.Background()
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if _, err = c.exported(); err != nil {
 			continue
 		}
-		if _, err = c.client.Export(ctx, pmetricotlp.NewExportRequest()); err == nil {
+		if err = c.export(pmetric.NewMetrics()); err == nil {
 			return nil
 		}
 	}
@@ -302,7 +313,7 @@ func (c *collector) waitReady() error {
 
 // exported is the number of points the prometheus exporter has received, from the collector's telemetry.
 func (c *collector) exported() (int, error) {
-	resp, err := http.Get(c.telemetry)
+	resp, err := httpClient.Get(c.telemetry)
 	if err != nil {
 		return 0, fmt.Errorf("reading telemetry: %w", err)
 	}
