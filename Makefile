@@ -48,7 +48,7 @@ demo: build
 	  -fault-ranks 3 -slow-factor 12 -slow-after 90s $(TRAINSIM_FLAGS)
 
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
-test: test-deps lint check-generated unit-test rules-test e2e-test
+test: test-deps lint check-generated unit-test hlml-asan-test rules-test e2e-test
 
 ## test-deps: the real Prometheus (Debian package) that the end-to-end tests start
 test-deps:
@@ -60,6 +60,15 @@ test-deps:
 
 unit-test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+## hlml-asan-test: the HLML source's tests against a fake libhlml.so built with AddressSanitizer, in a
+## CGO_ENABLED=0 test binary as ocb builds (ASan watches the library's side; Go's buffers carry guard bytes)
+hlml-asan-test:
+	@mkdir -p $(TOOLS)
+	@printf '#!/bin/sh\nexec gcc -fsanitize=address -fno-omit-frame-pointer "$$@"\n' > $(TOOLS)/asan-gcc && chmod +x $(TOOLS)/asan-gcc
+	CGO_ENABLED=0 $(GO) test -c -o $(TOOLS)/hlml.test ./receiver/gaudireceiver/internal/hlml/
+	cd receiver/gaudireceiver/internal/hlml && CC=$(TOOLS)/asan-gcc ASAN_OPTIONS=detect_leaks=0 \
+	  LD_PRELOAD=$$(gcc -print-file-name=libasan.so) $(TOOLS)/hlml.test -test.count=1
 
 ## rules-test: the alert rules' unit tests, through promtool and through our processor (cmd/ruletest)
 rules-test:
