@@ -48,6 +48,10 @@ func appendAlerts(md pmetric.Metrics, evals []evaluation, tc TranslationConfig) 
 	}
 }
 
+// serviceLabels are the labels resource_to_telemetry_conversion gives the service.* attributes that
+// newAlertsGauge rebuilds from job and instance.
+var serviceLabels = map[string]bool{"service_name": true, "service_namespace": true, "service_instance_id": true}
+
 // splitIdentity separates the labels the exporter derives from the resource and scope from the rest.
 func splitIdentity(lset labels.Labels, tc TranslationConfig) (res, scope, attrs labels.Labels) {
 	rb, sb, ab := labels.NewScratchBuilder(0), labels.NewScratchBuilder(0), labels.NewScratchBuilder(0)
@@ -56,6 +60,9 @@ func splitIdentity(lset labels.Labels, tc TranslationConfig) (res, scope, attrs 
 		case l.Name == labels.MetricName:
 		case l.Name == labelJob || l.Name == labelInstance:
 			rb.Add(l.Name, l.Value)
+		case tc.ResourceToTelemetryConversion && serviceLabels[l.Name]:
+			// The exporter derives these again from the rebuilt resource; as attributes too they would
+			// be duplicate labels, and the exporter would refuse the ALERTS series.
 		case !tc.WithoutScopeInfo && strings.HasPrefix(l.Name, scopeLabelPrefix):
 			sb.Add(l.Name, l.Value)
 		default:

@@ -71,6 +71,29 @@ func TestNamesMatchThePrometheusExporter(t *testing.T) {
 	assert.Equal(t, epoch, dp.Timestamp().AsTime())
 }
 
+// TestAlertsWithResourceToTelemetryConversion: with every resource attribute a label, ALERTS keeps the
+// series' resource labels as attributes, except the service.* ones, which the exporter derives again from
+// the resource rebuilt from job and instance (as attributes too they would be duplicate labels).
+func TestAlertsWithResourceToTelemetryConversion(t *testing.T) {
+	cfg := testConfig("testdata/semantics.rules.yaml")
+	cfg.Translation.ResourceToTelemetryConversion = true
+	h := newHarness(t, cfg)
+	h.consume(receiverBatch(epoch, map[int64]float64{0: 87}))
+	vec, err := h.p.query(context.Background(), "hpu_temperature_celsius", epoch)
+	require.NoError(t, err)
+	require.Len(t, vec, 1)
+	assert.Equal(t, "gaudi", vec[0].Metric.Get("service_name"), "rules see the converted resource attributes")
+	assert.Equal(t, "host1", vec[0].Metric.Get("host_name"))
+
+	rms := h.sink.AllMetrics()[0].ResourceMetrics()
+	require.Equal(t, 2, rms.Len())
+	alerts := rms.At(1)
+	assert.Equal(t, map[string]any{"service.namespace": "node", "service.name": "gaudi", "service.instance.id": "host1"}, alerts.Resource().Attributes().AsRaw())
+	dp := alerts.ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0)
+	assert.Equal(t, map[string]any{"alertname": "HPUHighTemperature", "alertstate": "pending", "hpu_index": "0", "hpu_uuid": "u0",
+		"hpu_sensor": "on_chip", "severity": "critical", "host_name": "host1"}, dp.Attributes().AsRaw())
+}
+
 func TestSeriesAndSampleLimits(t *testing.T) {
 	cfg := testConfig("testdata/semantics.rules.yaml")
 	cfg.Limits.MaxSeries = 2
