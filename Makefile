@@ -72,9 +72,9 @@ hlml-asan-test:
 
 ## rules-test: the alert rules' unit tests, through promtool and through our processor (cmd/ruletest)
 rules-test:
-	promtool check rules configs/alerts/*.rules.yaml
-	promtool test rules configs/alerts/*.test.yaml
-	$(GO) run ./cmd/ruletest configs/alerts/*.test.yaml
+	promtool check rules configs/prometheus/rules/*.rules.yaml
+	promtool test rules configs/prometheus/rules/*.test.yaml
+	$(GO) run ./cmd/ruletest configs/prometheus/rules/*.test.yaml
 
 e2e-test: build $(BUILDER)
 	OTELCOL_GAUDI_BIN=$(BIN) OCB_BIN=$(BUILDER) $(GO) test -count=1 -timeout 15m ./test/e2e/...

@@ -46,7 +46,7 @@ const (
 	clockTick = 10 * time.Millisecond
 )
 
-// The metrics trainsim sends (cmd/trainsim/contract.go), so the rules in configs/alerts match them.
+// The metrics trainsim sends (cmd/trainsim/contract.go), so the rules in configs/prometheus/rules match them.
 var (
 	gauges = []string{"training.loss", "training.accuracy", "training.batch.duration", "training.forward.duration",
 		"training.backward.duration", "training.optimizer.step.duration", "training.samples.throughput",

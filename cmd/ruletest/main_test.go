@@ -72,7 +72,7 @@ func TestRunErrors(t *testing.T) {
 func TestAgreesWithPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	require.NoError(t, err, "promtool (Debian package prometheus) is needed: `make test` installs it")
-	shipped, err := filepath.Glob("../../configs/alerts/*.test.yaml")
+	shipped, err := filepath.Glob("../../configs/prometheus/rules/*.test.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, shipped)
 	files := append([]string{"testdata/pass.test.yaml", "testdata/counters.test.yaml", "testdata/fail.test.yaml"}, shipped...)

@@ -88,7 +88,7 @@ func TestContractCoversAlertRules(t *testing.T) {
 	for _, r := range readContract(t) {
 		promNames[r.prometheus] = true
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", "alerts", "training.rules.yaml"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "configs", "prometheus", "rules", "training.rules.yaml"))
 	require.NoError(t, err)
 	var file struct {
 		Groups []struct {

@@ -47,7 +47,7 @@ func benchRules(b *testing.B) []string {
 	}
 	extra := filepath.Join(dir, "extra.rules.yaml")
 	require.NoError(b, os.WriteFile(extra, []byte(sb.String()), 0o600))
-	return []string{"../../configs/alerts/hpu.rules.yaml", "../../configs/alerts/training.rules.yaml", extra}
+	return []string{"../../configs/prometheus/rules/hpu.rules.yaml", "../../configs/prometheus/rules/training.rules.yaml", extra}
 }
 
 // benchBatch is one scrape of benchNodes nodes × benchHPUs devices × 10 series = 10,000 series. Values

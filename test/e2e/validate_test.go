@@ -12,8 +12,7 @@ import (
 // collector config, by name (the first path element below configs/). Every other *.yaml or
 // *.yml file under configs/ must pass `otelcol-gaudi validate`.
 var nonCollectorConfigDirs = map[string]string{
-	"alerts":     "Prometheus alerting rules",
-	"prometheus": "Prometheus server configuration",
+	"prometheus": "Prometheus' and Alertmanager's configuration and the alert rules",
 }
 
 func TestShippedConfigsValidate(t *testing.T) {
