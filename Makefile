@@ -50,12 +50,17 @@ demo: build
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
 test: test-deps lint check-generated unit-test hlml-asan-test rules-test e2e-test
 
-## test-deps: the real Prometheus (Debian package) that the end-to-end tests start
+## test-deps: the real Prometheus and Alertmanager (Debian packages) that the end-to-end tests run
 test-deps:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
-	  echo "installing the Debian package prometheus for the end-to-end tests"; \
+	@# prometheus-alertmanager installs its server as prometheus-alertmanager, beside amtool.
+	@missing=; \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v amtool >/dev/null && { command -v alertmanager || command -v prometheus-alertmanager; } >/dev/null || \
+	  missing="$$missing prometheus-alertmanager"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing the Debian packages$$missing for the end-to-end tests"; \
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq prometheus >/dev/null; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 unit-test:
