@@ -34,14 +34,6 @@ type prometheusServer struct {
 // --web.enable-remote-write-receiver). It waits until /-/ready answers 200.
 func startPrometheus(t *testing.T, scrapeTargets []string, extraArgs ...string) *prometheusServer {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("%s (%v)", prometheusMissing, err)
-	}
-
-	// The temporary directory is created before the process is started, so its removal (a
-	// t.Cleanup too) runs after Prometheus has been stopped.
-	dir := t.TempDir()
 	quoted := make([]string, len(scrapeTargets))
 	for i, target := range scrapeTargets {
 		quoted[i] = strconv.Quote(target) // a JSON string is a YAML string
@@ -55,8 +47,24 @@ scrape_configs:
     static_configs:
       - targets: [%s]
 `, strings.Join(quoted, ", "))
+	return startPrometheusConfig(t, []byte(config), extraArgs...)
+}
+
+// startPrometheusConfig runs a real Prometheus on config (prometheus.yml's content), its storage in
+// a temporary directory, on a free port, with extraArgs appended to its command line. It waits
+// until /-/ready answers 200.
+func startPrometheusConfig(t *testing.T, config []byte, extraArgs ...string) *prometheusServer {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatalf("%s (%v)", prometheusMissing, err)
+	}
+
+	// The temporary directory is created before the process is started, so its removal (a
+	// t.Cleanup too) runs after Prometheus has been stopped.
+	dir := t.TempDir()
 	configPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+	if err := os.WriteFile(configPath, config, 0o644); err != nil {
 		t.Fatal(err)
 	}
 
