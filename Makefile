@@ -13,7 +13,7 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             otelcol-gaudi/main.go otelcol-gaudi/main_others.go otelcol-gaudi/main_windows.go \
             otelcol-gaudi/components.go otelcol-gaudi/go.mod otelcol-gaudi/go.sum
 
-.PHONY: all build run demo test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
+.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
 
 all: build
 
@@ -46,6 +46,16 @@ demo: build
 	echo "trainsim: 8 ranks on the HPU modules $$modules (hpu_index 0-7); Ctrl-C stops trainsim and the collector"; \
 	bin/trainsim -ranks 8 -visible-modules $$modules -hpu-indexes 0,1,2,3,4,5,6,7 -log-every 30 \
 	  -fault-ranks 3 -slow-factor 12 -slow-after 90s $(TRAINSIM_FLAGS)
+
+## monitor-up: in the background, without Docker: the collector on configs/demo.yaml, a Prometheus scraping it
+## and evaluating configs/prometheus/rules, and Alertmanager when installed; waits until all are ready and
+## prints where to look. State and logs in .monitor/ (MONITOR_DIR); ports: see deploy/monitor.sh
+monitor-up: build
+	OTELCOL_GAUDI_BIN=$(BIN) deploy/monitor.sh up
+
+## monitor-down: stop what monitor-up started
+monitor-down:
+	deploy/monitor.sh down
 
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
 test: test-deps lint check-generated unit-test hlml-asan-test rules-test e2e-test
