@@ -177,9 +177,9 @@ func (c collectorEndpoints) telemetryEndpoint(t *testing.T) string {
 	return net.JoinHostPort(p.Host, strconv.Itoa(p.Port))
 }
 
-// effectiveCollectorConfig returns what `otelcol-gaudi print-config` makes of configs (paths relative
-// to the repository root, merged in order): the configuration the collector would run.
-func effectiveCollectorConfig(t *testing.T, configs ...string) collectorEndpoints {
+// collectorPrintConfig returns the output of `otelcol-gaudi print-config` for configs (paths relative
+// to the repository root, merged in order): the configuration the collector would run, as YAML.
+func collectorPrintConfig(t *testing.T, configs ...string) []byte {
 	t.Helper()
 	var args []string
 	for _, c := range configs {
@@ -189,9 +189,16 @@ func effectiveCollectorConfig(t *testing.T, configs ...string) collectorEndpoint
 	if err != nil {
 		t.Fatalf("otelcol-gaudi print-config %v: %s\n%s", configs, exitDescription(err), stderr)
 	}
+	return []byte(stdout)
+}
+
+// effectiveCollectorConfig returns the endpoints, rules and telemetry of the collector on configs
+// (collectorPrintConfig).
+func effectiveCollectorConfig(t *testing.T, configs ...string) collectorEndpoints {
+	t.Helper()
 	var cfg collectorEndpoints
-	if err := yaml.Unmarshal([]byte(stdout), &cfg); err != nil {
-		t.Fatalf("parsing print-config's output: %v\n%s", err, stdout)
+	if err := yaml.Unmarshal(collectorPrintConfig(t, configs...), &cfg); err != nil {
+		t.Fatalf("parsing print-config's output: %v", err)
 	}
 	return cfg
 }
