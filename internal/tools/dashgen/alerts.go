@@ -77,7 +77,7 @@ func alertsNow() []panel {
 			desc: "Which alerts are pending or firing now, on which host, device or job? One row per alert; the HPU and job " +
 				"columns link to the HPU Monitoring and Training Performance dashboards.",
 			queries: []query{promTable(alerts())},
-			xforms: mergeTable(nil, []string{"Value", "__name__", "job", "otel_scope_name", "otel_scope_schema_url", "otel_scope_version"}),
+			xforms:  mergeTable(nil, []string{"Value", "__name__", "job", "otel_scope_name", "otel_scope_schema_url", "otel_scope_version"}),
 			overrides: []override{
 				{regex: "alertstate", props: []dashboard.DynamicConfigValue{
 					{Id: "mappings", Value: states(mapping{"firing", "firing", "red"}, mapping{"pending", "pending", "orange"})},

@@ -172,8 +172,8 @@ func infraNetwork() []panel {
 			queries:   []query{prom(`sum by (instance, device, direction) (`+rate(host("system_network_io_bytes_total", `device!="lo"`))+`) * 8`, "{{instance}} {{device}} {{direction}}")},
 		}),
 		timeSeries(spec{title: "Network errors and drops", unit: "pps", min: ptr(0.0),
-			desc:    "Does a host interface lose packets? Errors and drops per second per interface and direction.",
-			th:      thresholds("green", step{1, "red"}),
+			desc: "Does a host interface lose packets? Errors and drops per second per interface and direction.",
+			th:   thresholds("green", step{1, "red"}),
 			queries: []query{
 				prom(`sum by (instance, device, direction) (`+rate(host("system_network_errors_total"))+`)`, "{{instance}} {{device}} {{direction}} errors"),
 				prom(`sum by (instance, device, direction) (`+rate(host("system_network_dropped_total"))+`)`, "{{instance}} {{device}} {{direction}} dropped"),

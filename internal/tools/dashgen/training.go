@@ -45,7 +45,7 @@ func trainingBoard() board {
 		tags:    []string{"otelcol-gaudi", "gaudi", "training"},
 		from:    "now-6h",
 		refresh: "30s",
-		vars: []variable{promVar(), lokiVar(), hostVar("training_samples_total"), jobVar(), rankVar()},
+		vars:    []variable{promVar(), lokiVar(), hostVar("training_samples_total"), jobVar(), rankVar()},
 		annotations: []cog.Builder[dashboard.AnnotationQuery]{
 			firingAlerts("Firing alerts of the jobs", `ALERTS{alertstate="firing", training_job_id=~"$job", training_job_id!=""}`),
 		},
