@@ -47,7 +47,7 @@ func trainingBoard() board {
 		refresh: "30s",
 		vars:    []variable{promVar(), lokiVar(), hostVar("training_samples_total"), jobVar(), rankVar()},
 		annotations: []cog.Builder[dashboard.AnnotationQuery]{
-			firingAlerts("Firing alerts of the jobs", `ALERTS{alertstate="firing", training_job_id=~"$job", training_job_id!=""}`),
+			firingAlerts("Firing alerts of the jobs", `ALERTS{alertstate="firing", training_job_id=~"$job", training_job_id!="", instance=~"$host"}`),
 		},
 		rows: []row{
 			{title: "Jobs at a glance", panels: trainingStats()},

@@ -1,0 +1,139 @@
+package dashboards
+
+import (
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+)
+
+// alertRule is an alert of configs/prometheus/rules and the metrics its expression reads.
+type alertRule struct {
+	name, file string
+	metrics    []string
+}
+
+func alertRules(t *testing.T) []alertRule {
+	t.Helper()
+	paths, err := filepath.Glob("../configs/prometheus/rules/*.rules.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no rule files in ../configs/prometheus/rules (%v)", err)
+	}
+	var rules []alertRule
+	for _, path := range paths {
+		groups, errs := rulefmt.ParseFile(path, false, model.UTF8Validation, promParser, slog.New(slog.DiscardHandler))
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", path, errs)
+		}
+		for _, g := range groups.Groups {
+			for _, r := range g.Rules {
+				if r.Alert == "" {
+					continue
+				}
+				metrics, err := MetricNames(r.Expr)
+				if err != nil {
+					t.Fatalf("%s: %s: %v", path, r.Alert, err)
+				}
+				rules = append(rules, alertRule{name: r.Alert, file: filepath.Base(path), metrics: metrics})
+			}
+		}
+	}
+	return rules
+}
+
+// panelMetrics maps "file: panel title" to the metric names its queries read.
+func panelMetrics(t *testing.T) map[string][]string {
+	t.Helper()
+	m := map[string][]string{}
+	for _, d := range load(t) {
+		for _, q := range d.Queries() {
+			if q.Source != "panel" || q.Datasource != "prometheus" {
+				continue
+			}
+			names, err := MetricNames(Expand(q.Expr, variableValues[0]))
+			if err != nil {
+				t.Fatalf("%s: %q: %v", d.File, q.Panel, err)
+			}
+			key := d.File + ": " + q.Panel
+			for _, n := range names {
+				if !slices.Contains(m[key], n) {
+					m[key] = append(m[key], n)
+				}
+			}
+		}
+	}
+	return m
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Every alert rule has a panel whose queries read all the metrics of the rule's expression, so an operator
+// paged by it finds the data behind it.
+func TestEveryAlertRuleHasAPanel(t *testing.T) {
+	rules := alertRules(t)
+	if len(rules) < 11 {
+		t.Errorf("%d alert rules, want the 11 of configs/prometheus/rules", len(rules))
+	}
+	panels := panelMetrics(t)
+	for _, r := range rules {
+		var found []string
+		for p, metrics := range panels {
+			if containsAll(metrics, r.metrics) {
+				found = append(found, p)
+			}
+		}
+		if len(found) == 0 {
+			t.Errorf("alert %s (%s, metrics %q): no panel reads all its metrics", r.name, r.file, r.metrics)
+		}
+	}
+}
+
+// namedAlerts is what the generator appends to a panel's description.
+var namedAlerts = regexp.MustCompile(`Alert rules shown here: ([A-Za-z0-9_, ]+)\.`)
+
+// The alert rules a panel names exist, the panel reads their metrics, and every rule is named by a panel:
+// the docs' alert-to-panel table is built from these names.
+func TestPanelsNameTheirAlertRules(t *testing.T) {
+	rules := map[string]alertRule{}
+	for _, r := range alertRules(t) {
+		rules[r.name] = r
+	}
+	panels := panelMetrics(t)
+	named := map[string]bool{}
+	for _, d := range load(t) {
+		for _, p := range Panels(d.Model) {
+			m := namedAlerts.FindStringSubmatch(deref(p.Description))
+			if m == nil {
+				continue
+			}
+			for _, name := range strings.Split(m[1], ", ") {
+				named[name] = true
+				r, ok := rules[name]
+				if !ok {
+					t.Errorf("%s: panel %q names the alert rule %q, which configs/prometheus/rules does not have", d.File, *p.Title, name)
+					continue
+				}
+				if have := panels[d.File+": "+*p.Title]; !containsAll(have, r.metrics) {
+					t.Errorf("%s: panel %q names %s but reads %q, not all of %q", d.File, *p.Title, name, have, r.metrics)
+				}
+			}
+		}
+	}
+	for name := range rules {
+		if !named[name] {
+			t.Errorf("no panel names the alert rule %s", name)
+		}
+	}
+}
