@@ -74,14 +74,14 @@ func TestLoadDecodesStrictly(t *testing.T) {
 // Panel options and custom field configs decode into the SDK's type of the panel.
 func TestPanelsDecodeIntoTheirTypes(t *testing.T) {
 	options := map[string]any{
-		"timeseries":    &timeseries.Options{},
-		"stat":          &stat.Options{},
-		"gauge":         &gauge.Options{},
-		"bargauge":      &bargauge.Options{},
-		"heatmap":       &heatmap.Options{},
+		"timeseries":     &timeseries.Options{},
+		"stat":           &stat.Options{},
+		"gauge":          &gauge.Options{},
+		"bargauge":       &bargauge.Options{},
+		"heatmap":        &heatmap.Options{},
 		"state-timeline": &statetimeline.Options{},
-		"table":         &table.Options{},
-		"logs":          &logs.Options{},
+		"table":          &table.Options{},
+		"logs":           &logs.Options{},
 	}
 	custom := map[string]any{
 		"timeseries":     &timeseries.FieldConfig{},

@@ -22,7 +22,7 @@ func TestProvisioning(t *testing.T) {
 	}
 	readYAML(t, "provisioning/datasources/datasources.yaml", &ds)
 	want := map[string]struct {
-		typ, url string
+		typ, url  string
 		isDefault bool
 	}{
 		"prometheus": {"prometheus", "http://prometheus:9090", true},
