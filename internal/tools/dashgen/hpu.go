@@ -49,7 +49,7 @@ func hpuHealthStats() []panel {
 	}
 	return []panel{
 		count("Firing HPU alerts", "How many alerts on HPU metrics are firing now? Open the Alerts dashboard for which.",
-			`count(ALERTS{alertstate="firing", hpu_uuid!="", instance=~"$host", hpu_index=~"$hpu"})`),
+			`count(ALERTS{alertstate="firing", hpu_uuid!="", instance=~"$host", hpu_index=~"$hpu"}) or vector(0)`),
 		singleStat(spec{title: "Healthy HPUs", unit: "none", noValue: "0",
 			desc:    "How many of the selected HPUs report the health state ok?",
 			th:      thresholds("blue"),

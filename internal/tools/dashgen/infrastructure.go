@@ -194,7 +194,7 @@ func collectorHealth() []panel {
 			th:      thresholds("blue"),
 			queries: []query{prom(`sum(`+collectorUp+`)`, "")}}),
 		problem("Collector targets down", "How many collector scrape targets does Prometheus fail to reach now?",
-			`count(`+collectorUp+` == 0)`),
+			`sum(1 - `+collectorUp+`)`),
 		problem("Collector restarts", "How often did the collectors restart in the time range (their uptime counter reset)?",
 			`sum(resets(`+host("otelcol_process_uptime")+`[$__range]))`),
 		problem("Points lost in receivers", "How many metric points did the receivers refuse or fail to pass on in the time range? Any is data lost.",
