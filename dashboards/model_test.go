@@ -301,7 +301,7 @@ func TestPanels(t *testing.T) {
 			} else {
 				ids[*p.Id] = true
 			}
-			if len(strings.TrimSpace(deref(p.Description))) < 20 {
+			if question := namedAlerts.ReplaceAllString(deref(p.Description), ""); len(strings.TrimSpace(question)) < 20 {
 				t.Errorf("%s: panel %q has no description of the question it answers", d.File, title)
 			}
 			if len(p.Targets) == 0 {
@@ -310,7 +310,7 @@ func TestPanels(t *testing.T) {
 			ds := p.Datasource
 			want := map[string]string{"prometheus": "${datasource}", "loki": "${loki_datasource}"}
 			if ds == nil || want[deref(ds.Type)] == "" || deref(ds.Uid) != want[deref(ds.Type)] {
-				t.Errorf("%s: panel %q: data source %+v, want the variable of its type", d.File, title, ds)
+				t.Errorf("%s: panel %q: data source %s, want the variable of its type", d.File, title, dsString(ds))
 			}
 			for _, q := range d.Queries() {
 				if q.Source == "panel" && q.Panel == title && ds != nil && q.Datasource != deref(ds.Type) {
@@ -322,6 +322,13 @@ func TestPanels(t *testing.T) {
 			}
 		}
 	}
+}
+
+func dsString(ds *dashboard.DataSourceRef) string {
+	if ds == nil {
+		return "none"
+	}
+	return fmt.Sprintf("{type %q, uid %q}", deref(ds.Type), deref(ds.Uid))
 }
 
 type rect struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -128,6 +129,9 @@ func finish[B panelBuilder[B]](b B, s spec) panel {
 		b.WithTransformation(x)
 	}
 	p, err := b.Build()
+	if err == nil && (s.title == "" || s.desc == "" || len(s.queries) == 0) {
+		err = fmt.Errorf("panel %q: a title, a description and queries are required", s.title)
+	}
 	return panel{p: p, question: s.desc, alerts: s.alerts, err: err}
 }
 
