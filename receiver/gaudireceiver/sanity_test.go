@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
 )
 
 // fixedSource reports the same devices on every read: readings from the field, good and bad.
@@ -50,6 +51,20 @@ func TestImpossibleReadingsAreDroppedAndCounted(t *testing.T) {
 	assert.Equal(t, map[string]float64{
 		"0/hpu.temperature": 2, "1/hpu.power": 2, "1/hpu.utilization": 2, "2/hpu.memory.used": 2,
 	}, values(md, "hpu.readings.rejected", "hpu.metric"), "counted per device and metric, cumulatively")
+}
+
+// The simulator's sensor_glitch fault reads as a sensor that does not answer; the receiver drops that
+// one reading and counts it, and the device's other temperature stays.
+func TestSimulatedSensorGlitchIsRejected(t *testing.T) {
+	s, _ := startScraper(t, simulatorConfig(simulator.Fault{Device: 2, Kind: simulator.FaultSensorGlitch}))
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+
+	temps := values(md, "hpu.temperature", "hpu.sensor")
+	assert.NotContains(t, temps, "2/on_board", "the glitched reading is dropped")
+	assert.Contains(t, temps, "2/on_chip")
+	assert.Contains(t, temps, "3/on_board")
+	assert.Equal(t, map[string]float64{"2/hpu.temperature": 1}, values(md, "hpu.readings.rejected", "hpu.metric"))
 }
 
 func TestSanityBoundsAreConfigurable(t *testing.T) {

@@ -31,9 +31,12 @@ const (
 	FaultNICLinkDown FaultKind = "nic_link_down"
 	// FaultRowsPending leaves a double-bit ECC row replacement pending (the device needs a reset).
 	FaultRowsPending FaultKind = "rows_pending"
+	// FaultSensorGlitch makes the on-board temperature sensor read 6553.5 °C, the all-ones raw value
+	// of a sensor that is not answering; the receiver's sanity bounds must drop it.
+	FaultSensorGlitch FaultKind = "sensor_glitch"
 )
 
-var faultKinds = []FaultKind{FaultOverheat, FaultFail, FaultNICLinkDown, FaultRowsPending}
+var faultKinds = []FaultKind{FaultOverheat, FaultFail, FaultNICLinkDown, FaultRowsPending, FaultSensorGlitch}
 
 // Fault is one scripted problem on one device, active from After (since the receiver
 // started) for Duration (0 = until the collector stops).

@@ -23,6 +23,8 @@ const (
 	loadPeriod = 5 * time.Minute
 	// overheatRamp is how long an overheating device takes to reach its overheat temperature.
 	overheatRamp = time.Minute
+	// glitchedSensorReading is 0xFFFF tenths of a degree: what a sensor that does not answer reads as.
+	glitchedSensorReading = 6553.5
 	// driverUptime is how long the simulated driver has been loaded when the receiver starts,
 	// so that energy and replay counters do not start at zero.
 	driverUptime = 6 * time.Hour
@@ -154,6 +156,9 @@ func (s *Simulator) read(i int, now time.Time, since time.Duration) hpu.Device {
 	}
 	d.TemperatureOnChip = hpu.Some(round(chip, 1))
 	d.TemperatureOnBoard = hpu.Some(round(m.idleTemperature-4+(chip-m.idleTemperature)*0.5, 1))
+	if faults.sensorGlitch {
+		d.TemperatureOnBoard = hpu.Some(glitchedSensorReading)
+	}
 	d.TemperatureLimits = m.limits
 
 	thermal := chip >= m.limits.Slowdown.V
@@ -200,10 +205,11 @@ func (s *Simulator) read(i int, now time.Time, since time.Duration) hpu.Device {
 }
 
 type activeFaults struct {
-	fail        bool
-	rowsPending bool
-	overheatFor time.Duration
-	portDown    [nicPorts]bool
+	fail         bool
+	rowsPending  bool
+	sensorGlitch bool
+	overheatFor  time.Duration
+	portDown     [nicPorts]bool
 }
 
 func (s *Simulator) faultsAt(device int, since time.Duration) activeFaults {
@@ -217,6 +223,8 @@ func (s *Simulator) faultsAt(device int, since time.Duration) activeFaults {
 			a.fail = true
 		case FaultRowsPending:
 			a.rowsPending = true
+		case FaultSensorGlitch:
+			a.sensorGlitch = true
 		case FaultOverheat:
 			a.overheatFor = max(a.overheatFor, since-f.After)
 		case FaultNICLinkDown:

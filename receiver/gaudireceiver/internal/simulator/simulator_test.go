@@ -128,6 +128,7 @@ func TestFaults(t *testing.T) {
 		{Device: 5, Kind: FaultFail, After: 30 * time.Second, Duration: time.Minute},
 		{Device: 2, Kind: FaultNICLinkDown, Port: 8},
 		{Device: 1, Kind: FaultRowsPending},
+		{Device: 6, Kind: FaultSensorGlitch},
 	}
 
 	before := read(t, cfg, 50*time.Second)
@@ -141,6 +142,8 @@ func TestFaults(t *testing.T) {
 	assert.True(t, before[2].NICPorts[7].Up)
 	assert.True(t, before[1].RowsPending.V)
 	assert.Equal(t, hpu.HealthDegraded, before[1].Health())
+	assert.Equal(t, 6553.5, before[6].TemperatureOnBoard.V, "the glitched sensor reads all ones")
+	assert.Less(t, before[6].TemperatureOnChip.V, 85.0, "only the on-board sensor glitches")
 
 	hot := read(t, cfg, 3*time.Minute)
 	assert.Greater(t, hot[3].TemperatureOnChip.V, 93.0, "past the slowdown threshold")
@@ -164,7 +167,7 @@ func TestConfigValidate(t *testing.T) {
 		{"unknown model", func(c *Config) { c.Model = "gaudi9" }, `model must be one of [gaudi2 gaudi3], got "gaudi9"`},
 		{"unknown load", func(c *Config) { c.Load = "busy" }, `load must be "training" or "idle", got "busy"`},
 		{"fault on missing device", func(c *Config) { c.Faults = []Fault{{Device: 8, Kind: FaultFail}} }, "faults[0]: device must be between 0 and 7, got 8"},
-		{"unknown fault", func(c *Config) { c.Faults = []Fault{{Kind: "melt"}} }, `faults[0]: kind must be one of [overheat fail nic_link_down rows_pending], got "melt"`},
+		{"unknown fault", func(c *Config) { c.Faults = []Fault{{Kind: "melt"}} }, `faults[0]: kind must be one of [overheat fail nic_link_down rows_pending sensor_glitch], got "melt"`},
 		{"bad port", func(c *Config) { c.Faults = []Fault{{Kind: FaultNICLinkDown, Port: 24}} }, "faults[0]: port must be between 0 and 23, got 24"},
 		{"negative after", func(c *Config) { c.Faults = []Fault{{Kind: FaultFail, After: -time.Second}} }, "faults[0]: after and duration must not be negative"},
 	}
