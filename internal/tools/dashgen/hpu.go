@@ -48,8 +48,11 @@ func hpuHealthStats() []panel {
 			th: thresholds("green", step{1, "red"}), queries: []query{prom(expr, "")}})
 	}
 	return []panel{
-		count("Firing HPU alerts", "How many alerts on HPU metrics are firing now? Open the Alerts dashboard for which.",
-			`count(ALERTS{alertstate="firing", hpu_uuid!="", instance=~"$host", hpu_index=~"$hpu"}) or vector(0)`),
+		singleStat(spec{title: "Firing HPU alerts", unit: "none", noValue: "0",
+			desc:    "How many alerts on HPU metrics are firing now? The link opens the Alerts dashboard on the same hosts.",
+			th:      thresholds("green", step{1, "red"}),
+			links:   []cog.Builder[dashboard.DashboardLink]{panelLink("Alerts", uidAlerts, "host")},
+			queries: []query{prom(`count(ALERTS{alertstate="firing", hpu_uuid!="", instance=~"$host", hpu_index=~"$hpu"}) or vector(0)`, "")}}),
 		singleStat(spec{title: "Healthy HPUs", unit: "none", noValue: "0",
 			desc:    "How many of the selected HPUs report the health state ok?",
 			th:      thresholds("blue"),

@@ -23,7 +23,8 @@ func jobMean(metric string) string { return "avg by (training_job_id) (" + train
 const rankLegend = "{{training_job_id}} rank {{training_rank}}"
 
 // The stall queries mirror the two parts of the TrainingStalled rule: a rank whose samples counter did not
-// advance in 5 minutes, and a rank seen in the last hour that no longer reports at all.
+// advance in 5 minutes, and a rank seen in the last hour that no longer reports at all. Silence goes first:
+// for 5 minutes after a rank goes silent its counter still has an increase, which must not hide it.
 var (
 	progress5m = perRank(`increase(` + wholeJob("training_samples_total") + `[5m])`)
 	silent     = `(` + perRank(`last_over_time(`+wholeJob("training_samples_total")+`[1h])`) + ` unless ` + perRank(wholeJob("training_samples_total")) + `)`
@@ -80,7 +81,7 @@ func trainingStats() []panel {
 				"0 when all ranks progress.",
 			th:      thresholds("green", step{1, "red"}),
 			alerts:  []string{"TrainingStalled"},
-			queries: []query{prom(`sum((`+progress5m+` == bool 0) or (`+silent+` * 0 + 1))`, "")}}),
+			queries: []query{prom(`sum((`+silent+` * 0 + 1) or (`+progress5m+` == bool 0))`, "")}}),
 		singleStat(spec{title: "Straggler ratio (slowest / median)", unit: "none", dec: ptr(2.0),
 			desc: "How much slower than the median rank is the slowest one? Mean batch time of the slowest rank over the " +
 				"median rank's, worst job; 1 is perfectly even.",
@@ -220,7 +221,7 @@ func trainingStragglers() []panel {
 				mapping{"0", "stalled", "red"},
 				mapping{"-1", "silent", "dark-red"}),
 			alerts:  []string{"TrainingStalled"},
-			queries: []query{prom(`(`+progress5m+` > bool 0) or (`+silent+` * 0 - 1)`, rankLegend)},
+			queries: []query{prom(`(`+silent+` * 0 - 1) or (`+progress5m+` > bool 0)`, rankLegend)},
 		}),
 	}
 }
