@@ -83,8 +83,7 @@ type alertmanagerServer struct {
 }
 
 // startAlertmanager runs a real Alertmanager on configs/prometheus/alertmanager.yml, on a free port,
-// without clustering, and waits until it is ready. Its receivers' webhooks point at nothing here:
-// routing is what a test can check (GET /api/v2/alerts/groups).
+// without clustering, and waits until it is ready. Its receivers' webhooks point at nothing here.
 func startAlertmanager(t *testing.T) *alertmanagerServer {
 	t.Helper()
 	bin, err := exec.LookPath("alertmanager")
@@ -104,32 +103,6 @@ func startAlertmanager(t *testing.T) *alertmanagerServer {
 	}
 	waitHTTP200(t, a.process, "http://"+addr+"/-/ready", startupDeadline)
 	return a
-}
-
-// alertGroup is one group of GET /api/v2/alerts/groups: the receiver its route chose and its alerts.
-type alertGroup struct {
-	Receiver struct {
-		Name string `json:"name"`
-	} `json:"receiver"`
-	Alerts []struct {
-		Labels map[string]string `json:"labels"`
-	} `json:"alerts"`
-}
-
-// alertGroups returns Alertmanager's current alert groups.
-func alertGroups(ctx context.Context, addr string) ([]alertGroup, error) {
-	status, body, err := httpGet(ctx, "http://"+addr+"/api/v2/alerts/groups", "application/json")
-	if err != nil {
-		return nil, err
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("GET /api/v2/alerts/groups: %d %s", status, body)
-	}
-	var groups []alertGroup
-	if err := json.Unmarshal(body, &groups); err != nil {
-		return nil, fmt.Errorf("GET /api/v2/alerts/groups: %w", err)
-	}
-	return groups, nil
 }
 
 // queryRangeWindow runs expr as Grafana does for a panel: a range query over the last window at step.
