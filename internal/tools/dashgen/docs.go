@@ -113,6 +113,26 @@ Four Grafana dashboards for the operators of a Gaudi training fleet, generated f
 	w.WriteString(`
 Each page lists every panel with the question it answers, its queries and the alert rules that point to it.
 
+## What they add to the GPU dashboards people use
+
+NVIDIA's DCGM exporter dashboard (grafana.com 12239) has eight raw graphs and gauges (temperature, power, SM
+clock, utilization, framebuffer memory, tensor core activity) per GPU; the only Gaudi dashboard in the open,
+OPEA's Gaudi-HW, has five raw time series without variables or units. Neither shows device health, the job
+on a device, or the thresholds that matter. These dashboards add:
+
+- **Health first.** Healthy, degraded and failed devices per host, a card lost since yesterday (the source's
+  device count against its 24-hour maximum), rows pending replacement, NIC links down, throttled devices, and a
+  host × device utilization map.
+- **The device's own limits.** Temperature against each device's slowdown and shutdown thresholds (and the
+  headroom left), power against its power limit, clocks against their maximum, with throttle reasons.
+- **Thresholds from the alert rules.** A panel that explains an alert rule draws the rule's threshold and links
+  to the Alerts dashboard filtered on that rule; firing alerts are annotations on the HPU and Training graphs.
+- **Jobs on devices.** Utilization, memory, temperature, throttling and energy per training job and rank, from the
+  job labels the ` + "`hpu_job`" + ` processor puts on the device series.
+- **Training health.** Loss and accuracy, throughput per job and rank, the step-time breakdown, the slowest rank
+  against the median, and stalled or silent ranks as ` + "`TrainingStalled`" + ` sees them.
+- **The pipeline itself.** Host resources, and whether each collector is up, receives, exports, queues and scrapes.
+
 ## Conventions
 
 - **Data sources.** Panels use the variables ` + "`datasource`" + ` (Prometheus, default uid ` + "`prometheus`" + `) and
