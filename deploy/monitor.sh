@@ -57,10 +57,11 @@ proc_field() {
 # and the process's start time, so a pid reused by an unrelated process does not count (and is never
 # signalled); an exited process that nobody has reaped yet (a zombie) does not count either.
 running() {
-	local pid start
+	local pid start now st
 	[[ -f $state/$1.pid ]] || return 1
 	read -r pid start <"$state/$1.pid"
-	[[ $(proc_field "$pid" 20) == "$start" && $(proc_field "$pid" 1) != Z ]]
+	now=$(proc_field "$pid" 20) && st=$(proc_field "$pid" 1) || return 1
+	[[ -n $start && $now == "$start" && $st != Z ]]
 }
 
 pid_of() {
@@ -77,28 +78,34 @@ start() {
 	# fd 9 holds the lock of this script; the stack must not keep it.
 	setsid "$@" </dev/null >"$state/$name.log" 2>&1 9>&- &
 	local pid=$!
+	# Not a job of this script: no "Killed" notice when a failed `up` stops it.
+	disown "$pid"
 	echo "$pid $(proc_field "$pid" 20)" >"$state/$name.pid"
+}
+
+# signal_and_wait NAME SIGNAL: sends SIGNAL to NAME's process group and waits up to MONITOR_TIMEOUT
+# seconds for NAME to exit.
+signal_and_wait() {
+	local pid deadline=$((SECONDS + timeout))
+	pid=$(pid_of "$1")
+	kill "-$2" -- "-$pid" 2>/dev/null || kill "-$2" "$pid" 2>/dev/null || true
+	while running "$1"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
 }
 
 # stop NAME: SIGTERM to NAME's process group, SIGKILL after MONITOR_TIMEOUT seconds.
 stop() {
-	local name=$1 pid deadline
+	local name=$1 pid
 	if ! running "$name"; then
 		rm -f "$state/$name.pid"
 		return 0
 	fi
 	pid=$(pid_of "$name")
-	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-	deadline=$((SECONDS + timeout))
-	while running "$name" && ((SECONDS < deadline)); do
-		sleep 0.2
-	done
-	if running "$name"; then
+	if ! signal_and_wait "$name" TERM; then
 		echo "monitor: $name (pid $pid) did not stop within ${timeout}s of SIGTERM; killing it" >&2
-		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-		while running "$name"; do
-			sleep 0.2
-		done
+		signal_and_wait "$name" KILL || die "$name (pid $pid) survived SIGKILL for ${timeout}s"
 	fi
 	rm -f "$state/$name.pid"
 	echo "stopped $name (pid $pid)"

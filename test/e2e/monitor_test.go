@@ -577,3 +577,39 @@ func TestMonitorUpFailsAndCleansUp(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorIgnoresStalePidFiles gives monitor.sh pid files of processes that are gone or that are not
+// the ones it started: one names this test's own process with another start time (as when a pid is
+// reused), one names it without a start time, one a pid that does not exist. status reports nothing running, and
+// down removes the files without signalling anything: this test survives it.
+func TestMonitorIgnoresStalePidFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"otelcol-gaudi": fmt.Sprintf("%d 1\n", os.Getpid()),
+		"alertmanager":  fmt.Sprintf("%d\n", os.Getpid()),
+		"prometheus":    "2147483647\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name+".pid"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"MONITOR_DIR=" + dir}
+	out, err := runMonitor(t, env, "status")
+	if err != nil {
+		t.Fatalf("monitor.sh status: %v", err)
+	}
+	for _, name := range monitorComponents {
+		if !regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(name) + `\s+not running$`).MatchString(out) {
+			t.Errorf("monitor.sh status does not say %s is not running", name)
+		}
+	}
+	if _, err := runMonitor(t, env, "down"); err != nil {
+		t.Fatalf("monitor.sh down: %v", err)
+	}
+	for _, name := range monitorComponents {
+		if _, err := os.Stat(filepath.Join(dir, name+".pid")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s.pid is still there after monitor.sh down (%v)", name, err)
+		}
+	}
+}
