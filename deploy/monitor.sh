@@ -46,7 +46,7 @@ die() {
 # proc_field PID N: field N of /proc/PID/stat counted after the command name (1 = state, 20 = start time),
 # which may itself contain spaces.
 proc_field() {
-	local stat
+	local stat fields
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	stat=${stat##*) }
 	read -ra fields <<<"$stat"
