@@ -27,6 +27,8 @@ type eventsConnector struct {
 	cfg    *Config
 	logger *zap.Logger
 	next   consumer.Logs
+	// self names the collector; it stands in for an alert without job or instance labels.
+	self service
 
 	mu          sync.Mutex
 	unsubscribe func()
@@ -67,7 +69,7 @@ func (*eventsConnector) Capabilities() consumer.Capabilities {
 func (*eventsConnector) ConsumeMetrics(context.Context, pmetric.Metrics) error { return nil }
 
 func (c *eventsConnector) emit(ctx context.Context, events []thresholdprocessor.AlertEvent) {
-	ld := toLogs(events, c.cfg.IncludePending)
+	ld := toLogs(events, c.cfg.IncludePending, c.self)
 	if ld.LogRecordCount() == 0 {
 		return
 	}
@@ -76,10 +78,30 @@ func (c *eventsConnector) emit(ctx context.Context, events []thresholdprocessor.
 	}
 }
 
+// service is the identity an event's resource carries: the prometheus exporter's job and instance.
+type service struct{ job, instance string }
+
+// collectorService is the collector's own identity in job/instance form.
+func collectorService(res pcommon.Resource) service {
+	get := func(k string) string {
+		if v, ok := res.Attributes().Get(k); ok {
+			return v.AsString()
+		}
+		return ""
+	}
+	s := service{job: get("service.name"), instance: get("service.instance.id")}
+	if ns := get("service.namespace"); ns != "" && s.job != "" {
+		s.job = ns + "/" + s.job
+	}
+	return s
+}
+
 // toLogs makes one log record per transition, grouped under a resource rebuilt from the alert's job and
 // instance labels the way the prometheus exporter derived them (service.namespace/service.name,
-// service.instance.id), so that the events land next to the node's other telemetry.
-func toLogs(events []thresholdprocessor.AlertEvent, includePending bool) plog.Logs {
+// service.instance.id), so that the events land next to the node's other telemetry. An alert on series
+// without them (the gaudi receiver's) gets self's, the collector that evaluated it, so that a backend such
+// as Loki files the event under the collector rather than under no service at all.
+func toLogs(events []thresholdprocessor.AlertEvent, includePending bool, self service) plog.Logs {
 	ld := plog.NewLogs()
 	scopes := map[string]plog.ScopeLogs{}
 	for _, ev := range events {
@@ -87,6 +109,12 @@ func toLogs(events []thresholdprocessor.AlertEvent, includePending bool) plog.Lo
 			continue
 		}
 		job, instance := ev.Labels.Get("job"), ev.Labels.Get("instance")
+		if job == "" {
+			job = self.job
+		}
+		if instance == "" {
+			instance = self.instance
+		}
 		key := job + "\xff" + instance
 		sl, ok := scopes[key]
 		if !ok {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
@@ -125,8 +126,26 @@ func TestProcessorEventsBecomeLogs(t *testing.T) {
 
 func TestToLogsIncludePending(t *testing.T) {
 	ev := thresholdprocessor.AlertEvent{State: "pending", PreviousState: "inactive"}
-	assert.Equal(t, 0, toLogs([]thresholdprocessor.AlertEvent{ev}, false).LogRecordCount())
-	assert.Equal(t, 1, toLogs([]thresholdprocessor.AlertEvent{ev}, true).LogRecordCount())
+	assert.Equal(t, 0, toLogs([]thresholdprocessor.AlertEvent{ev}, false, service{}).LogRecordCount())
+	assert.Equal(t, 1, toLogs([]thresholdprocessor.AlertEvent{ev}, true, service{}).LogRecordCount())
+}
+
+// An alert on series without job and instance (the gaudi receiver's) is filed under the collector that
+// evaluated it; one with them keeps its own.
+func TestResourceFallsBackToTheCollector(t *testing.T) {
+	res := pcommon.NewResource()
+	res.Attributes().PutStr("service.name", "otelcol-gaudi")
+	res.Attributes().PutStr("service.instance.id", "node-7")
+	self := collectorService(res)
+	hpuAlert := thresholdprocessor.AlertEvent{State: "firing", Labels: labels.FromStrings("alertname", "HPUDeviceFailed")}
+	jobAlert := thresholdprocessor.AlertEvent{State: "firing", Labels: labels.FromStrings("alertname", "TrainingStalled", "job", "ml/trainsim", "instance", "rank-0")}
+
+	ld := toLogs([]thresholdprocessor.AlertEvent{hpuAlert, jobAlert}, false, self)
+	require.Equal(t, 2, ld.ResourceLogs().Len())
+	assert.Equal(t, map[string]any{"service.name": "otelcol-gaudi", "service.instance.id": "node-7"},
+		ld.ResourceLogs().At(0).Resource().Attributes().AsRaw())
+	assert.Equal(t, map[string]any{"service.namespace": "ml", "service.name": "trainsim", "service.instance.id": "rank-0"},
+		ld.ResourceLogs().At(1).Resource().Attributes().AsRaw())
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -17,5 +17,5 @@ func NewFactory() connector.Factory {
 }
 
 func createMetricsToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Metrics, error) {
-	return &eventsConnector{cfg: cfg.(*Config), logger: set.Logger, next: next}, nil
+	return &eventsConnector{cfg: cfg.(*Config), logger: set.Logger, next: next, self: collectorService(set.Resource)}, nil
 }
