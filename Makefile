@@ -11,7 +11,9 @@ CONFIG   ?= configs/demo.yaml
 # Files produced by `make generate`; check-generated fails when regenerating changes them.
 GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/README.md \
             otelcol-gaudi/main.go otelcol-gaudi/main_others.go otelcol-gaudi/main_windows.go \
-            otelcol-gaudi/components.go otelcol-gaudi/go.mod otelcol-gaudi/go.sum
+            otelcol-gaudi/components.go otelcol-gaudi/go.mod otelcol-gaudi/go.sum \
+            dashboards/alerts.json dashboards/hpu-monitoring.json dashboards/infrastructure.json \
+            dashboards/training-performance.json docs/dashboards
 
 .PHONY: all build run demo monitor-up monitor-down test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
 
@@ -104,7 +106,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## generate: regenerate metadata code (go generate) and the ocb sources in otelcol-gaudi/
+## generate: regenerate metadata code, the dashboards and their docs (go generate) and the ocb sources in otelcol-gaudi/
 generate: $(BUILDER)
 	$(GO) generate ./...
 	@# ocb writes the sources and go.mod, then its own `go mod tidy` fails on one known gap:

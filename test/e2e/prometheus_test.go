@@ -20,7 +20,7 @@ import (
 // need a real Prometheus and are never skipped for want of one.
 const prometheusMissing = "prometheus is not on PATH, and the e2e tests need a real Prometheus (2.42+). " +
 	"Install it with `apt-get install -y prometheus` (Debian/Ubuntu; puts /usr/bin/prometheus on PATH), " +
-	"or run the tests through `.ci/run`, whose environment has it. `make test` runs these tests but installs nothing itself"
+	"or run `make test`, which installs it when it is missing"
 
 // prometheusServer is a running Prometheus.
 type prometheusServer struct {
