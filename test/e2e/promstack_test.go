@@ -114,24 +114,7 @@ func queryRangeWindow(ctx context.Context, promURL, expr string, window, step ti
 		"end":   {strconv.FormatInt(now.Unix(), 10)},
 		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
 	}
-	status, body, err := httpGet(ctx, promURL+"/api/v1/query_range?"+v.Encode(), "application/json")
-	if err != nil {
-		return nil, fmt.Errorf("query_range %q: %w", expr, err)
-	}
-	var resp struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []model.SampleStream `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, fmt.Errorf("query_range %q: HTTP %d, undecodable response %q: %w", expr, status, body, err)
-	}
-	if status != http.StatusOK || resp.Status != "success" {
-		return nil, fmt.Errorf("query_range %q: HTTP %d, status %q: %s", expr, status, resp.Status, resp.Error)
-	}
-	return resp.Data.Result, nil
+	return getMatrix(ctx, promURL+"/api/v1/query_range?"+v.Encode(), expr)
 }
 
 // metricNames returns every metric name Prometheus holds (GET /api/v1/label/__name__/values).

@@ -173,7 +173,11 @@ func sampleDiff(want, got []sentSample) string {
 
 // queryRange runs an instant query whose result is a range vector (a matrix) and returns its series.
 func queryRange(ctx context.Context, promURL, expr string) ([]model.SampleStream, error) {
-	u := promURL + "/api/v1/query?" + url.Values{"query": {expr}}.Encode()
+	return getMatrix(ctx, promURL+"/api/v1/query?"+url.Values{"query": {expr}}.Encode(), expr)
+}
+
+// getMatrix runs the query at u (expr is for messages) and returns its result, which must be a matrix.
+func getMatrix(ctx context.Context, u, expr string) ([]model.SampleStream, error) {
 	status, body, err := httpGet(ctx, u, "application/json")
 	if err != nil {
 		return nil, fmt.Errorf("query %q: %w", expr, err)
