@@ -181,6 +181,8 @@ urls() {
   health           http://127.0.0.1:$health_port/  http://127.0.0.1:$hpu_health_port/health  http://127.0.0.1:$hpu_health_port/ready
   OTLP             127.0.0.1:$otlp_grpc_port (gRPC), 127.0.0.1:$otlp_http_port (HTTP)
   logs             $state/otelcol-gaudi.log  $state/prometheus.log  $state/alertmanager.log
+A training job for the Training dashboard, on the simulated HPUs 0-7 (Ctrl-C stops it):
+  go run ./cmd/trainsim -endpoint 127.0.0.1:$otlp_grpc_port -ranks 8 -hpu-indexes 0,1,2,3,4,5,6,7
 Grafana is not part of this stack; the dashboards need it: deploy/compose.yaml runs the whole stack with
 Grafana (Docker), or import dashboards/*.json into a Grafana with a Prometheus data source on
 http://127.0.0.1:$prometheus_port.
