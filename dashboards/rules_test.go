@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +17,8 @@ import (
 type alertRule struct {
 	name, file string
 	metrics    []string
+	// dashboard is the rule's dashboard annotation: a Grafana path with template actions in it.
+	dashboard string
 }
 
 func alertRules(t *testing.T) []alertRule {
@@ -39,7 +42,7 @@ func alertRules(t *testing.T) []alertRule {
 				if err != nil {
 					t.Fatalf("%s: %s: %v", path, r.Alert, err)
 				}
-				rules = append(rules, alertRule{name: r.Alert, file: filepath.Base(path), metrics: metrics})
+				rules = append(rules, alertRule{name: r.Alert, file: filepath.Base(path), metrics: metrics, dashboard: r.Annotations["dashboard"]})
 			}
 		}
 	}
@@ -134,6 +137,53 @@ func TestPanelsNameTheirAlertRules(t *testing.T) {
 	for name := range rules {
 		if !named[name] {
 			t.Errorf("no panel names the alert rule %s", name)
+		}
+	}
+}
+
+// templateAction is a Go template action of a rule annotation ({{ ... }}).
+var templateAction = regexp.MustCompile(`\{\{[^}]*\}\}`)
+
+// Every alert rule's dashboard annotation opens an existing dashboard that has a panel reading the rule's
+// metrics, and sets only variables that dashboard defines; the promtool unit tests check the expanded
+// links (configs/prometheus/rules/*.test.yaml).
+func TestAlertRulesLinkToTheirDashboard(t *testing.T) {
+	boards := map[string]Dashboard{}
+	for _, d := range load(t) {
+		boards[deref(d.Model.Uid)] = d
+	}
+	panels := panelMetrics(t)
+	for _, r := range alertRules(t) {
+		if r.dashboard == "" {
+			t.Errorf("alert %s (%s) has no dashboard annotation", r.name, r.file)
+			continue
+		}
+		u, err := url.Parse(templateAction.ReplaceAllString(r.dashboard, ""))
+		if err != nil {
+			t.Errorf("alert %s: dashboard %q: %v", r.name, r.dashboard, err)
+			continue
+		}
+		uid, ok := strings.CutPrefix(u.Path, "/d/")
+		d, found := boards[uid]
+		if !ok || !found {
+			t.Errorf("alert %s: dashboard %q does not open one of the dashboards (/d/<uid>)", r.name, r.dashboard)
+			continue
+		}
+		defined := map[string]bool{}
+		for _, v := range d.Model.Templating.List {
+			defined[v.Name] = true
+		}
+		for _, m := range regexp.MustCompile(`var-([a-z_]+)=`).FindAllStringSubmatch(r.dashboard, -1) {
+			if !defined[m[1]] {
+				t.Errorf("alert %s: dashboard %q sets the variable %s, which %s does not define", r.name, r.dashboard, m[1], d.File)
+			}
+		}
+		var reads bool
+		for key, metrics := range panels {
+			reads = reads || (strings.HasPrefix(key, d.File+": ") && containsAll(metrics, r.metrics))
+		}
+		if !reads {
+			t.Errorf("alert %s: its dashboard %s has no panel reading %q", r.name, d.File, r.metrics)
 		}
 	}
 }
