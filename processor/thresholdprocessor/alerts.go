@@ -60,7 +60,7 @@ func splitIdentity(lset labels.Labels, tc TranslationConfig) (res, scope, attrs 
 		case l.Name == labels.MetricName:
 		case l.Name == labelJob || l.Name == labelInstance:
 			rb.Add(l.Name, l.Value)
-		case tc.ResourceToTelemetryConversion && serviceLabels[l.Name]:
+		case tc.convertsResource() && serviceLabels[l.Name]:
 			// The exporter derives these again from the rebuilt resource; as attributes too they would
 			// be duplicate labels, and the exporter would refuse the ALERTS series.
 		case !tc.WithoutScopeInfo && strings.HasPrefix(l.Name, scopeLabelPrefix):
@@ -112,7 +112,7 @@ func (p *thresholdProcessor) annotate(md pmetric.Metrics) {
 	if len(idx) == 0 {
 		return
 	}
-	forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
+	p.namer.forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
 		for k := 0; k < ms.Len(); k++ {
 			p.annotateMetric(ms.At(k), sc, idx)
 		}

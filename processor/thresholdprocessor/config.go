@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/resourcetotelemetry"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 )
@@ -73,7 +74,29 @@ type TranslationConfig struct {
 	WithoutScopeInfo bool `mapstructure:"without_scope_info"`
 	// ResourceToTelemetryConversion mirrors the exporter's resource_to_telemetry_conversion.enabled.
 	ResourceToTelemetryConversion bool `mapstructure:"resource_to_telemetry_conversion"`
-	_                             struct{}
+	// ResourceConstantLabels mirrors the exporter's resource_constant_labels (included and excluded
+	// patterns of resource attribute keys), with the exporter's own type and matching.
+	ResourceConstantLabels resourcetotelemetry.Settings `mapstructure:"resource_constant_labels"`
+	_                      struct{}
+}
+
+// convertsResource reports whether resource attributes become labels at all.
+func (tc TranslationConfig) convertsResource() bool {
+	return tc.ResourceToTelemetryConversion || !tc.ResourceConstantLabels.IsEmpty()
+}
+
+func (tc TranslationConfig) validate() error {
+	rcl := tc.ResourceConstantLabels
+	switch {
+	case rcl.Enabled || rcl.ExcludeServiceAttributes:
+		return errors.New("translation::resource_constant_labels: enabled and exclude_service_attributes are not supported; use included and excluded, as the prometheus exporter does")
+	case tc.ResourceToTelemetryConversion && !rcl.IsEmpty():
+		return errors.New("translation: set resource_to_telemetry_conversion or resource_constant_labels, as the prometheus exporter has, not both")
+	}
+	if err := rcl.Validate(); err != nil {
+		return fmt.Errorf("translation::resource_constant_labels: %w", err)
+	}
+	return nil
 }
 
 var _ confmap.Validator = (*Config)(nil)
@@ -125,6 +148,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Limits.MaxCatchUpEvaluations <= 0 {
 		errs = append(errs, fmt.Errorf("limits.max_catch_up_evaluations must be positive, got %d", cfg.Limits.MaxCatchUpEvaluations))
+	}
+	if err := cfg.Translation.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.OutageTolerance < 0 || cfg.ForGracePeriod < 0 {
 		errs = append(errs, errors.New("for_outage_tolerance and for_grace_period must not be negative"))

@@ -42,6 +42,17 @@ func TestLoadConfig(t *testing.T) {
 			c.ForGracePeriod = time.Minute
 			c.Events = &busID
 		}},
+		{id: component.NewIDWithName(metadata.Type, "constant_labels"), want: func(c *Config) {
+			c.RuleFiles = []string{"testdata/semantics.rules.yaml"}
+			c.Translation.ResourceConstantLabels.Included = []string{"*"}
+			c.Translation.ResourceConstantLabels.Excluded = []string{"service.name", "service.namespace", "service.instance.id"}
+		}},
+		{id: component.NewIDWithName(metadata.Type, "both_conversions"), wantErr: []string{
+			"translation: set resource_to_telemetry_conversion or resource_constant_labels, as the prometheus exporter has, not both",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "constant_labels_enabled"), wantErr: []string{
+			"translation::resource_constant_labels: enabled and exclude_service_attributes are not supported",
+		}},
 		{id: component.NewIDWithName(metadata.Type, "invalid_rule"), wantErr: []string{
 			`invalid rule file: testdata/invalid.rules.yaml: 7:15: group "hpu", rule 2, "HPUPowerAtLimit": could not parse expression: 1:32: parse error`,
 		}},

@@ -1,8 +1,14 @@
 package thresholdprocessor // import "github.com/otelcol-gaudi/otelcol-gaudi/processor/thresholdprocessor"
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/resourcetotelemetry"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
 
 	"github.com/prometheus/otlptranslator"
 	"github.com/prometheus/prometheus/model/labels"
@@ -39,13 +45,17 @@ type namer struct {
 	cfg         TranslationConfig
 	// labelCache memoises attribute key → label name; keys are low-cardinality, the cap guards the rest.
 	labelCache map[string]string
+	// constantLabelsExporter is the exporter's resource_constant_labels wrapper around captured; nil
+	// unless resource_constant_labels is set.
+	constantLabelsExporter exporter.Metrics
+	captured               *captureExporter
 	// metricCache memoises metric identity → name, for the same reason.
 	metricCache map[otlptranslator.Metric]string
 	builder     labels.ScratchBuilder
 }
 
 func newNamer(cfg TranslationConfig) *namer {
-	return &namer{
+	n := &namer{
 		metricNamer: otlptranslator.MetricNamer{WithMetricSuffixes: true, UTF8Allowed: false},
 		labelNamer:  otlptranslator.LabelNamer{UTF8Allowed: false, PreserveMultipleUnderscores: true},
 		cfg:         cfg,
@@ -53,6 +63,11 @@ func newNamer(cfg TranslationConfig) *namer {
 		metricCache: make(map[otlptranslator.Metric]string),
 		builder:     labels.NewScratchBuilder(16),
 	}
+	if !cfg.ResourceConstantLabels.IsEmpty() {
+		n.captured = &captureExporter{}
+		n.constantLabelsExporter = resourcetotelemetry.WrapMetricsExporter(cfg.ResourceConstantLabels, n.captured)
+	}
+	return n
 }
 
 // metricName is the exporter's name for m.
@@ -87,20 +102,58 @@ func (n *namer) labelName(key string) (string, error) {
 
 // seriesContext is what every data point of one scope of one resource shares.
 // forEachScope calls f with the series context and the metrics of every scope in md.
-func forEachScope(md pmetric.Metrics, f func(sc seriesContext, ms pmetric.MetricSlice)) {
+func (n *namer) forEachScope(md pmetric.Metrics, f func(sc seriesContext, ms pmetric.MetricSlice)) {
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
+		res := rm.Resource().Attributes()
+		constant := n.constantLabels(res)
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
-			f(seriesContext{resource: rm.Resource().Attributes(), scope: sm.Scope(), schema: sm.SchemaUrl()}, sm.Metrics())
+			f(seriesContext{resource: res, constant: constant, scope: sm.Scope(), schema: sm.SchemaUrl()}, sm.Metrics())
 		}
 	}
 }
 
+// constantLabels returns the resource attributes the exporter puts on every data point of the resource:
+// all of them with resource_to_telemetry_conversion, those resource_constant_labels selects (decided by
+// the exporter's own resourcetotelemetry wrapper, run on one point), or none.
+func (n *namer) constantLabels(res pcommon.Map) pcommon.Map {
+	switch {
+	case n.cfg.ResourceToTelemetryConversion:
+		return res
+	case n.constantLabelsExporter == nil || res.Len() == 0:
+		return pcommon.NewMap()
+	}
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	res.CopyTo(rm.Resource().Attributes())
+	rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty()
+	if err := n.constantLabelsExporter.ConsumeMetrics(context.Background(), md); err != nil {
+		return pcommon.NewMap() // the capture below never fails
+	}
+	return n.captured.dp.Attributes()
+}
+
+// captureExporter is the exporter behind the resourcetotelemetry wrapper: it keeps the one data point.
+type captureExporter struct {
+	component.StartFunc
+	component.ShutdownFunc
+	dp pmetric.NumberDataPoint
+}
+
+func (*captureExporter) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *captureExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	c.dp = md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0)
+	return nil
+}
+
 type seriesContext struct {
 	resource pcommon.Map
+	// constant are the resource attributes that become labels of every point (constantLabels).
+	constant pcommon.Map
 	scope    pcommon.InstrumentationScope
 	schema   string
 	// id is the hash of the above, set where the series identity cache is used.
@@ -125,18 +178,14 @@ func (n *namer) seriesLabels(name string, attrs pcommon.Map, sc seriesContext) (
 		}
 	}
 	for k, v := range attrs.All() {
-		if n.cfg.ResourceToTelemetryConversion {
-			if _, ok := sc.resource.Get(k); ok {
-				continue
-			}
+		if _, ok := sc.constant.Get(k); ok {
+			continue
 		}
 		add(k, v)
 	}
-	if n.cfg.ResourceToTelemetryConversion {
-		// resourcetotelemetry copies every resource attribute onto the data point, overwriting.
-		for k, v := range sc.resource.All() {
-			add(k, v)
-		}
+	// resourcetotelemetry copies the selected resource attributes onto the data point, overwriting.
+	for k, v := range sc.constant.All() {
+		add(k, v)
 	}
 	if !n.cfg.WithoutScopeInfo {
 		for k, v := range sc.scope.Attributes().All() {

@@ -94,6 +94,60 @@ func TestAlertsWithResourceToTelemetryConversion(t *testing.T) {
 		"hpu_sensor": "on_chip", "severity": "critical", "host_name": "host1"}, dp.Attributes().AsRaw())
 }
 
+// TestAlertsWithResourceConstantLabels: with the exporter's resource_constant_labels mirrored, rules see
+// exactly the resource attributes the exporter turns into labels (here all but service.*, as the shipped
+// configs set), and ALERTS carries them as attributes.
+func TestAlertsWithResourceConstantLabels(t *testing.T) {
+	cfg := testConfig("testdata/semantics.rules.yaml")
+	cfg.Translation.ResourceConstantLabels.Included = []string{"*"}
+	cfg.Translation.ResourceConstantLabels.Excluded = []string{"service.name", "service.namespace", "service.instance.id"}
+	h := newHarness(t, cfg)
+	h.consume(receiverBatch(epoch, map[int64]float64{0: 87}))
+	vec, err := h.p.query(context.Background(), "hpu_temperature_celsius", epoch)
+	require.NoError(t, err)
+	require.Len(t, vec, 1)
+	assert.Equal(t, labels.FromStrings("__name__", "hpu_temperature_celsius", "hpu_index", "0", "hpu_uuid", "u0", "hpu_sensor", "on_chip",
+		"host_name", "host1", "job", "node/gaudi", "instance", "host1", "otel_scope_name", "gaudireceiver", "otel_scope_version", "0.1.0"), vec[0].Metric)
+
+	dp := h.sink.AllMetrics()[0].ResourceMetrics().At(1).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0)
+	assert.Equal(t, map[string]any{"alertname": "HPUHighTemperature", "alertstate": "pending", "hpu_index": "0", "hpu_uuid": "u0",
+		"hpu_sensor": "on_chip", "severity": "critical", "host_name": "host1"}, dp.Attributes().AsRaw())
+}
+
+// TestResourceConstantLabelsPatterns: included and excluded are the exporter's glob patterns, excluded
+// winning; an attribute of the data point that a selected resource attribute shadows is overwritten.
+func TestResourceConstantLabelsPatterns(t *testing.T) {
+	tests := []struct {
+		name               string
+		included, excluded []string
+		want               map[string]string // labels from the resource, besides job and instance
+	}{
+		{"included glob", []string{"host.*"}, nil, map[string]string{"host_name": "host1"}},
+		{"excluded only: all but those", nil, []string{"service.*", "host.?ame"}, map[string]string{}},
+		{"excluded wins", []string{"*"}, []string{"host.name", "service.namespace"}, map[string]string{"service_name": "gaudi", "service_instance_id": "host1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig("testdata/semantics.rules.yaml")
+			cfg.Translation.ResourceConstantLabels.Included = tt.included
+			cfg.Translation.ResourceConstantLabels.Excluded = tt.excluded
+			h := newHarness(t, cfg)
+			h.consume(receiverBatch(epoch, map[int64]float64{0: 50}))
+			vec, err := h.p.query(context.Background(), "hpu_temperature_celsius", epoch)
+			require.NoError(t, err)
+			require.Len(t, vec, 1)
+			got := map[string]string{}
+			vec[0].Metric.Range(func(l labels.Label) {
+				switch l.Name {
+				case "host_name", "service_name", "service_namespace", "service_instance_id":
+					got[l.Name] = l.Value
+				}
+			})
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestSeriesAndSampleLimits(t *testing.T) {
 	cfg := testConfig("testdata/semantics.rules.yaml")
 	cfg.Limits.MaxSeries = 2
