@@ -186,7 +186,17 @@ the files decode strictly into the SDK's types and re-encode byte for byte; the 
 committed files; uids are unique and links point at them; every PromQL expression parses (after substituting the
 variables) and every LogQL stream selector uses Loki index labels only; every variable used is defined; every panel
 has a data source variable, a description and a unit; panels do not overlap; and every alert rule in
-[configs/prometheus/rules](../../configs/prometheus/rules) has a panel whose queries use all of its metrics.
+[configs/prometheus/rules](../../configs/prometheus/rules) has a panel whose queries use all of its metrics, and a
+` + "`dashboard`" + ` annotation (a Grafana path with the alert's host and device, or job and rank, selected) that opens a
+dashboard with such a panel and sets only variables it defines.
+
+The proof that they work on real data is ` + "`TestDashboardQueriesReturnData`" + ` (test/e2e, part of ` + "`make test`" + `): the
+built collector on configs/demo.yaml with simulated faults that trigger the alerts, trainsim training on four of its
+HPUs, a real Alertmanager and a real Prometheus on configs/prometheus/prometheus.yml. Every panel and annotation
+query, and every vector selector inside each on its own, returns data through Prometheus' HTTP API, with the
+variables at All and at the values their queries list; every metric name read is one Prometheus holds; every
+variable lists values. The Loki queries run against the records the collector pushed to a stand-in for Loki's
+OTLP endpoint, mapped into streams and structured metadata as Loki maps OTLP.
 `)
 	return w.Bytes()
 }
