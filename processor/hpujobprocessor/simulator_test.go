@@ -27,6 +27,7 @@ func startSimulator(tb testing.TB, next consumer.Metrics) {
 	cfg := f.CreateDefaultConfig()
 	require.NoError(tb, confmap.NewFromStringMap(map[string]any{
 		"source":              "simulator",
+		"host_name":           testHost, // the node the jobs report as their host.name
 		"collection_interval": "20ms",
 		"initial_delay":       "0s",
 		"simulator":           map[string]any{"devices": 8, "model": "gaudi3", "seed": 1},

@@ -44,6 +44,8 @@ type Config struct {
 	Sysfs     sysfs.Config     `mapstructure:"sysfs"`
 	Simulator simulator.Config `mapstructure:"simulator"`
 	Sanity    SanityConfig     `mapstructure:"sanity"`
+	// HostName is host.name on the resource of every metric and device event; empty: the OS hostname.
+	HostName string `mapstructure:"host_name"`
 	// HealthExtension names an hpu_health extension told of every scrape; nil turns reporting off.
 	HealthExtension *component.ID `mapstructure:"health_extension"`
 	_               struct{}

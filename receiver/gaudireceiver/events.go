@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,8 @@ type eventsReceiver struct {
 	shared   *sharedSource
 	next     consumer.Logs
 
+	resource pcommon.Resource // the host, as on the receiver's metrics
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -56,6 +59,11 @@ func newEventsReceiver(set receiver.Settings, shared *sharedSource, next consume
 }
 
 func (r *eventsReceiver) Start(ctx context.Context, _ component.Host) error {
+	res, err := hostResource(r.shared.cfg, os.Hostname)
+	if err != nil {
+		return fmt.Errorf("gaudi receiver: %w", err)
+	}
+	r.resource = res
 	src, err := r.shared.acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("gaudi receiver: %w", err)
@@ -95,7 +103,7 @@ func (r *eventsReceiver) loop(ctx context.Context, es hpu.EventSource) {
 		if len(events) == 0 {
 			continue
 		}
-		if err := r.next.ConsumeLogs(ctx, eventLogs(events)); err != nil {
+		if err := r.next.ConsumeLogs(ctx, eventLogs(events, r.resource)); err != nil {
 			r.settings.Logger.Error("Delivering HPU device events failed", zap.Int("events", len(events)), zap.Error(err))
 		}
 	}
@@ -121,9 +129,11 @@ func (r *eventsReceiver) Shutdown(ctx context.Context) error {
 }
 
 // eventLogs turns device events into log records: "HPU 3: critical error".
-func eventLogs(events []hpu.Event) plog.Logs {
+func eventLogs(events []hpu.Event, res pcommon.Resource) plog.Logs {
 	logs := plog.NewLogs()
-	sl := logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	rl := logs.ResourceLogs().AppendEmpty()
+	res.CopyTo(rl.Resource())
+	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	records := sl.LogRecords()
 	records.EnsureCapacity(len(events))

@@ -46,6 +46,7 @@ func TestDeviceEventsBecomeLogRecords(t *testing.T) {
 	for _, logs := range logsSink.AllLogs() {
 		rls := logs.ResourceLogs()
 		for i := range rls.Len() {
+			assert.Equal(t, map[string]any{"host.name": "gaudi-node-01"}, rls.At(i).Resource().Attributes().AsRaw(), "the host, as on the metrics")
 			records := rls.At(i).ScopeLogs().At(0).LogRecords()
 			for j := range records.Len() {
 				index, _ := records.At(j).Attributes().Get("hpu.index")

@@ -3,6 +3,7 @@ package gaudireceiver
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -31,7 +32,9 @@ type gaudiScraper struct {
 	source  hpu.Source
 	sanity  *sanitizer
 	mb      *metadata.MetricsBuilder
-	devices []hpu.Device // reused between scrapes
+	// resource names the host; every scrape's metrics carry it.
+	resource pcommon.Resource
+	devices  []hpu.Device // reused between scrapes
 	// errors counts failed reads since start, for the hpu.scrape.errors counter.
 	errors int64
 }
@@ -49,10 +52,15 @@ func (s *gaudiScraper) start(ctx context.Context, host component.Host) error {
 		}
 		s.health = health
 	}
+	res, err := hostResource(s.cfg, os.Hostname)
+	if err != nil {
+		return fmt.Errorf("gaudi receiver: %w", err)
+	}
 	src, err := s.shared.acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("gaudi receiver: %w", err)
 	}
+	s.resource = res
 	s.host = host
 	s.source = src
 	s.sanity = newSanitizer(s.cfg.Sanity, s.settings.Logger)
@@ -104,7 +112,7 @@ func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if s.health != nil {
 		s.health.ReportScrape(s.settings.ID, source, len(devices), readable(devices), began, s.cfg.CollectionInterval)
 	}
-	return s.mb.Emit(), err
+	return s.mb.Emit(metadata.WithResource(s.resource)), err
 }
 
 // reportStatus tells a status-aware health check that the receiver is degraded while scrapes

@@ -39,6 +39,7 @@ func simulatorConfig(faults ...simulator.Fault) *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Source = SourceSimulator
 	cfg.Simulator.Faults = faults
+	cfg.HostName = "gaudi-node-01"
 	return cfg
 }
 

@@ -89,7 +89,7 @@ func TestRemoteWriteEveryPointInPrometheus(t *testing.T) {
 	prom := startPrometheus(t, nil, "--web.enable-remote-write-receiver")
 	c := startNodeCollector(t, "prometheus-remote-write.yaml",
 		"exporters::prometheus_remote_write::http::endpoint="+prom.url+"/api/v1/write",
-		"exporters::prometheus_remote_write::external_labels::host_name=e2e-node",
+		"receivers::gaudi::host_name=e2e-node",
 	)
 	const job = "e2e-remote-write"
 	md, sent := contractBatch(t, job, 2, 5)
@@ -128,7 +128,7 @@ func TestRemoteWriteEveryPointInPrometheus(t *testing.T) {
 	for _, s := range series {
 		want := model.LabelSet{
 			"job": "trainsim", "instance": model.LabelValue(job + "/rank-" + string(s.Metric["training_rank"])),
-			"host_name":           "trainer-node", // the job's own, not the collector's external label
+			"host_name":           "trainer-node", // the job's own, not the collector's host
 			"training_world_size": "2",
 			"service_name":        "", "service_instance_id": "", // absent: job and instance carry them
 		}
