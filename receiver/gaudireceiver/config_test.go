@@ -42,6 +42,7 @@ func TestSimulatorConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2*time.Second, cfg.CollectionInterval)
 	assert.Equal(t, SourceSimulator, cfg.Source)
+	assert.Equal(t, "gaudi-node-07", cfg.HostName)
 	assert.Equal(t, 4, cfg.Simulator.Devices)
 	assert.Equal(t, "gaudi2", cfg.Simulator.Model)
 	assert.Equal(t, int64(7), cfg.Simulator.Seed)
