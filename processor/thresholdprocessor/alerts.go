@@ -112,7 +112,7 @@ func (p *thresholdProcessor) annotate(md pmetric.Metrics) {
 	if len(idx) == 0 {
 		return
 	}
-	p.namer.forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
+	forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
 		for k := 0; k < ms.Len(); k++ {
 			p.annotateMetric(ms.At(k), sc, idx)
 		}

@@ -139,7 +139,7 @@ func newBenchHarness(b *testing.B, cfg *Config) *harness {
 
 // BenchmarkIngestTranslation compares, side by side, ingesting one 10,000-series batch with no resource
 // attributes as labels, with all of them (resource_to_telemetry_conversion) and with the shipped configs'
-// resource_constant_labels, whose selection runs the exporter's resourcetotelemetry wrapper once per resource.
+// resource_constant_labels, whose selection runs the exporter's resourcetotelemetry wrapper once per key.
 func BenchmarkIngestTranslation(b *testing.B) {
 	arms := []struct {
 		name string

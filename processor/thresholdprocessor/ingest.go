@@ -14,7 +14,7 @@ import (
 func (p *thresholdProcessor) ingest(ctx context.Context, md pmetric.Metrics) (time.Time, error) {
 	app := p.store.appender(ctx)
 	maxT := int64(math.MinInt64)
-	p.namer.forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
+	forEachScope(md, func(sc seriesContext, ms pmetric.MetricSlice) {
 		sc.id = app.s.hasher.context(sc)
 		for k := 0; k < ms.Len(); k++ {
 			maxT = max(maxT, p.ingestMetric(app, ms.At(k), sc))

@@ -49,6 +49,9 @@ type namer struct {
 	// unless resource_constant_labels is set.
 	constantLabelsExporter exporter.Metrics
 	captured               *captureExporter
+	// constantKeys memoises resource attribute key → whether it becomes a label; the exporter's
+	// selection depends on the key alone.
+	constantKeys map[string]bool
 	// metricCache memoises metric identity → name, for the same reason.
 	metricCache map[otlptranslator.Metric]string
 	builder     labels.ScratchBuilder
@@ -65,6 +68,7 @@ func newNamer(cfg TranslationConfig) *namer {
 	}
 	if !cfg.ResourceConstantLabels.IsEmpty() {
 		n.captured = &captureExporter{}
+		n.constantKeys = make(map[string]bool)
 		n.constantLabelsExporter = resourcetotelemetry.WrapMetricsExporter(cfg.ResourceConstantLabels, n.captured)
 	}
 	return n
@@ -102,38 +106,43 @@ func (n *namer) labelName(key string) (string, error) {
 
 // seriesContext is what every data point of one scope of one resource shares.
 // forEachScope calls f with the series context and the metrics of every scope in md.
-func (n *namer) forEachScope(md pmetric.Metrics, f func(sc seriesContext, ms pmetric.MetricSlice)) {
+func forEachScope(md pmetric.Metrics, f func(sc seriesContext, ms pmetric.MetricSlice)) {
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		res := rm.Resource().Attributes()
-		constant := n.constantLabels(res)
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
-			f(seriesContext{resource: res, constant: constant, scope: sm.Scope(), schema: sm.SchemaUrl()}, sm.Metrics())
+			f(seriesContext{resource: rm.Resource().Attributes(), scope: sm.Scope(), schema: sm.SchemaUrl()}, sm.Metrics())
 		}
 	}
 }
 
-// constantLabels returns the resource attributes the exporter puts on every data point of the resource:
-// all of them with resource_to_telemetry_conversion, those resource_constant_labels selects (decided by
-// the exporter's own resourcetotelemetry wrapper, run on one point), or none.
-func (n *namer) constantLabels(res pcommon.Map) pcommon.Map {
+// isConstantLabel reports whether the exporter puts the resource attribute key on every data point: all
+// keys with resource_to_telemetry_conversion, those resource_constant_labels selects, or none. The
+// selection is the exporter's own resourcetotelemetry wrapper's, run once per key on one point.
+func (n *namer) isConstantLabel(key string) bool {
 	switch {
 	case n.cfg.ResourceToTelemetryConversion:
-		return res
-	case n.constantLabelsExporter == nil || res.Len() == 0:
-		return pcommon.NewMap()
+		return true
+	case n.constantLabelsExporter == nil:
+		return false
+	}
+	if selected, ok := n.constantKeys[key]; ok {
+		return selected
 	}
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
-	res.CopyTo(rm.Resource().Attributes())
+	rm.Resource().Attributes().PutStr(key, "v")
 	rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty()
-	if err := n.constantLabelsExporter.ConsumeMetrics(context.Background(), md); err != nil {
-		return pcommon.NewMap() // the capture below never fails
+	selected := false
+	if err := n.constantLabelsExporter.ConsumeMetrics(context.Background(), md); err == nil { // the capture never fails
+		_, selected = n.captured.dp.Attributes().Get(key)
 	}
-	return n.captured.dp.Attributes()
+	if len(n.constantKeys) < maxCachedLabelNames {
+		n.constantKeys[key] = selected
+	}
+	return selected
 }
 
 // captureExporter is the exporter behind the resourcetotelemetry wrapper: it keeps the one data point.
@@ -152,8 +161,6 @@ func (c *captureExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) 
 
 type seriesContext struct {
 	resource pcommon.Map
-	// constant are the resource attributes that become labels of every point (constantLabels).
-	constant pcommon.Map
 	scope    pcommon.InstrumentationScope
 	schema   string
 	// id is the hash of the above, set where the series identity cache is used.
@@ -178,14 +185,16 @@ func (n *namer) seriesLabels(name string, attrs pcommon.Map, sc seriesContext) (
 		}
 	}
 	for k, v := range attrs.All() {
-		if _, ok := sc.constant.Get(k); ok {
+		if _, ok := sc.resource.Get(k); ok && n.isConstantLabel(k) {
 			continue
 		}
 		add(k, v)
 	}
 	// resourcetotelemetry copies the selected resource attributes onto the data point, overwriting.
-	for k, v := range sc.constant.All() {
-		add(k, v)
+	for k, v := range sc.resource.All() {
+		if n.isConstantLabel(k) {
+			add(k, v)
+		}
 	}
 	if !n.cfg.WithoutScopeInfo {
 		for k, v := range sc.scope.Attributes().All() {
