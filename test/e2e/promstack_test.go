@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -16,10 +12,6 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
-
-// alertmanagerMissing is the failure message when no alertmanager binary is on PATH.
-const alertmanagerMissing = "neither alertmanager nor prometheus-alertmanager (Debian's name) is on PATH, and this " +
-	"test needs a real Alertmanager. Install it with `apt-get install -y prometheus-alertmanager` (`make test-deps` does)"
 
 // shippedPrometheusConfig returns configs/prometheus/prometheus.yml as a test runs it: the two
 // collector jobs scrape metricsAddr and telemetryAddr (host:port), alerts go to alertmanagerAddr, rule
@@ -86,13 +78,7 @@ type alertmanagerServer struct {
 // without clustering, and waits until it is ready. Its receivers' webhooks point at nothing here.
 func startAlertmanager(t *testing.T) *alertmanagerServer {
 	t.Helper()
-	bin, err := exec.LookPath("alertmanager")
-	if err != nil {
-		bin, err = exec.LookPath("prometheus-alertmanager")
-	}
-	if err != nil {
-		t.Fatalf("%s (%v)", alertmanagerMissing, err)
-	}
+	bin := mustLookPath(t, "prometheus-alertmanager", "alertmanager", "prometheus-alertmanager")
 	dir := t.TempDir()
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	a := &alertmanagerServer{
@@ -119,16 +105,11 @@ func queryRangeWindow(ctx context.Context, promURL, expr string, window, step ti
 
 // metricNames returns every metric name Prometheus holds (GET /api/v1/label/__name__/values).
 func metricNames(ctx context.Context, promURL string) (map[string]bool, error) {
-	status, body, err := httpGet(ctx, promURL+"/api/v1/label/__name__/values", "application/json")
-	if err != nil {
-		return nil, err
-	}
 	var resp struct {
-		Status string   `json:"status"`
-		Data   []string `json:"data"`
+		Data []string `json:"data"`
 	}
-	if err := json.Unmarshal(body, &resp); err != nil || status != http.StatusOK || resp.Status != "success" {
-		return nil, fmt.Errorf("GET /api/v1/label/__name__/values: HTTP %d %q (%v)", status, body, err)
+	if err := apiGet(ctx, promURL+"/api/v1/label/__name__/values", &resp); err != nil {
+		return nil, err
 	}
 	names := make(map[string]bool, len(resp.Data))
 	for _, n := range resp.Data {
