@@ -70,6 +70,8 @@ func TestComponentsListed(t *testing.T) {
 		{names: []string{"otlp"}},
 		{names: []string{"hostmetrics", "host_metrics"}},
 		{names: []string{"filelog", "file_log"}},
+		{names: []string{"kubeletstats", "kubelet_stats"}},
+		{names: []string{"prometheus"}, module: "/receiver/prometheusreceiver "},
 	})
 	check("processor", got.Processors, []wantComponent{
 		{names: []string{"batch"}},
@@ -87,6 +89,8 @@ func TestComponentsListed(t *testing.T) {
 		{names: []string{"file_storage"}},
 		{names: []string{"pprof"}},
 		{names: []string{"zpages"}},
+		{names: []string{"bearertokenauth"}},
+		{names: []string{"basicauth"}},
 	})
 
 	var schemes []string
