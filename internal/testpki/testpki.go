@@ -21,7 +21,8 @@ import (
 	"time"
 )
 
-// PKI is a CA and the files it issued, all in Dir.
+// PKI is a CA and the files it issued, all in Dir: ca.crt, tls.crt and tls.key (the server's, named
+// as in the Secret cert-manager writes), client.crt and client.key.
 type PKI struct {
 	Dir string
 
@@ -56,13 +57,14 @@ func New(t testing.TB) *PKI {
 	}
 	p.caKey = key
 	p.CAFile = p.write(t, "ca.crt", "CERTIFICATE", der)
-	p.ServerCert, p.ServerKey = p.Issue(t, "server", x509.ExtKeyUsageServerAuth)
+	p.ServerCert, p.ServerKey = p.Issue(t, "tls", x509.ExtKeyUsageServerAuth)
 	p.ClientCert, p.ClientKey = p.Issue(t, "client", x509.ExtKeyUsageClientAuth)
 	return p
 }
 
 // Issue signs a new key for name (a server certificate is valid for 127.0.0.1, ::1 and localhost) and
 // writes <name>.crt and <name>.key; issuing the same name again replaces the files, as a renewal does.
+// RenewServer does that for the server certificate.
 func (p *PKI) Issue(t testing.TB, name string, usage x509.ExtKeyUsage) (certFile, keyFile string) {
 	t.Helper()
 	key := newKey(t)
@@ -90,6 +92,17 @@ func (p *PKI) Issue(t testing.TB, name string, usage x509.ExtKeyUsage) (certFile
 	keyFile = p.write(t, name+".key", "PRIVATE KEY", keyDER)
 	certFile = p.write(t, name+".crt", "CERTIFICATE", der)
 	return certFile, keyFile
+}
+
+// RenewServer issues a new server certificate in place of tls.crt and tls.key and returns it.
+func (p *PKI) RenewServer(t testing.TB) *x509.Certificate {
+	t.Helper()
+	p.Issue(t, "tls", x509.ExtKeyUsageServerAuth)
+	pair, err := tls.LoadX509KeyPair(p.ServerCert, p.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair.Leaf
 }
 
 // Pool is a certificate pool holding only the CA.
