@@ -13,7 +13,9 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             otelcol-gaudi/main.go otelcol-gaudi/main_others.go otelcol-gaudi/main_windows.go \
             otelcol-gaudi/components.go otelcol-gaudi/go.mod otelcol-gaudi/go.sum \
             dashboards/alerts.json dashboards/hpu-monitoring.json dashboards/infrastructure.json \
-            dashboards/training-performance.json docs/dashboards
+            dashboards/training-performance.json docs/dashboards \
+            deploy/kubernetes/kube-prometheus-stack/prometheusrule.yaml \
+            deploy/kubernetes/kube-prometheus-stack/dashboards.yaml
 
 .PHONY: all build run demo monitor-up monitor-down test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
 
