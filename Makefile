@@ -17,7 +17,7 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             deploy/kubernetes/kube-prometheus-stack/prometheusrule.yaml \
             deploy/kubernetes/kube-prometheus-stack/dashboards.yaml
 
-.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean
+.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean package
 
 all: build
 
@@ -25,6 +25,12 @@ all: build
 build:
 	@# CGO off, as ocb builds: HLML is loaded with purego, not cgo.
 	cd otelcol-gaudi && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
+
+## package: dist/otelcol-gaudi_<version>_<arch>.deb and dist/otelcol-gaudi-<version>-1.<arch>.rpm with the
+## binary, the systemd unit and /etc/otelcol-gaudi (deploy/package/nfpm.yaml, built by nfpm as a library)
+VERSION ?= $(shell sed -n 's/^  version: *//p' builder-config.yaml | head -1)
+package: build
+	$(GO) run ./internal/tools/pkgbuild -bin $(BIN) -version $(VERSION) -out dist
 
 ## run: build and start the collector on the demo config (simulated HPUs)
 run: build
@@ -64,13 +70,16 @@ monitor-down:
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
 test: test-deps lint check-generated unit-test hlml-asan-test rules-test e2e-test
 
-## test-deps: the real Prometheus and Alertmanager (Debian packages) that the end-to-end tests run
+## test-deps: the real Prometheus and Alertmanager (Debian packages) that the end-to-end tests run, and
+## systemd-analyze and rpm for the package tests
 test-deps:
 	@# prometheus-alertmanager installs its server as prometheus-alertmanager, beside amtool.
 	@missing=; \
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v amtool >/dev/null && { command -v alertmanager || command -v prometheus-alertmanager; } >/dev/null || \
 	  missing="$$missing prometheus-alertmanager"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v rpm >/dev/null || missing="$$missing rpm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing the Debian packages$$missing for the end-to-end tests"; \
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
@@ -134,4 +143,4 @@ $(BUILDER):
 tools: $(BUILDER)
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin .tools dist
