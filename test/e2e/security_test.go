@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +37,11 @@ func secureEnv(pki *testpki.PKI, tokenFile string) []string {
 	return []string{"OTELCOL_GAUDI_TLS_DIR=" + pki.Dir, "OTELCOL_GAUDI_TOKEN_FILE=" + tokenFile}
 }
 
-// startSecureCollector starts the collector on configs/secure.yaml (startCollectorEnv waits for its
-// loopback health_check) with the extra --set values.
-func startSecureCollector(t *testing.T, token string, extra ...string) *secureCollector {
+// startSecureCollector starts the collector on configs/secure.yaml with pki's certificates (startCollectorEnv
+// waits for its loopback health_check) and the extra --set values.
+func startSecureCollector(t *testing.T, pki *testpki.PKI, token string, extra ...string) *secureCollector {
 	t.Helper()
-	c := &secureCollector{pki: testpki.New(t)}
+	c := &secureCollector{pki: pki}
 	c.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: c.pki.ClientTLS(t, false)}}
 	c.tokenFile = filepath.Join(c.pki.Dir, "token")
 	writeToken(t, c.tokenFile, token)
@@ -113,7 +114,7 @@ func TestSecureConfig(t *testing.T) {
 	t.Parallel()
 	const token = "first-token"
 	// reload_interval is 5m in the shipped file; here a second, so the renewal is seen quickly.
-	c := startSecureCollector(t, token, "exporters::prometheus::tls::reload_interval=1s")
+	c := startSecureCollector(t, testpki.New(t), token, "exporters::prometheus::tls::reload_interval=1s")
 	trainsim := buildTrainsim(t)
 
 	t.Run("every endpoint refuses plain HTTP and requests without the token", func(t *testing.T) {
@@ -284,6 +285,73 @@ scrape_configs:
 			now, err := servedSerial(c.metricsAddr, c.pki.ClientTLS(t, false))
 			return err == nil && now.Cmp(renewed.SerialNumber) == 0, fmt.Sprintf("serving serial %v (%v), want the renewed %v", now, err, renewed.SerialNumber)
 		})
+	})
+}
+
+// TestSecureConfigMutualTLS adds client_ca_file to the OTLP receiver of configs/secure.yaml, as its header
+// describes: trainsim with a client certificate (and the token) is accepted, without one it is refused in the
+// TLS handshake, and a certificate without the token is still refused.
+func TestSecureConfigMutualTLS(t *testing.T) {
+	t.Parallel()
+	pki := testpki.New(t)
+	const token = "mtls-token"
+	c := startSecureCollector(t, pki, token,
+		"receivers::otlp::protocols::grpc::tls::client_ca_file="+pki.CAFile,
+		"receivers::otlp::protocols::http::tls::client_ca_file="+pki.CAFile)
+	trainsim := buildTrainsim(t)
+	for _, tc := range []struct {
+		job, protocol, endpoint string
+		cert, token             bool
+		refusal                 string // in trainsim's output when refused
+	}{
+		{"mtls-grpc", "grpc", c.grpcAddr, true, true, ""},
+		{"mtls-http", "http", c.httpAddr, true, true, ""},
+		{"no-cert-grpc", "grpc", c.grpcAddr, false, true, "certificate"},
+		{"no-cert-http", "http", c.httpAddr, false, true, "certificate"},
+		{"cert-no-token-grpc", "grpc", c.grpcAddr, true, false, "Unauthenticated"},
+	} {
+		args := []string{"-protocol", tc.protocol, "-endpoint", tc.endpoint, "-ca-file", pki.CAFile, "-job-id", tc.job,
+			"-steps", "3", "-interval", "100ms", "-export-interval", "200ms"}
+		if tc.cert {
+			args = append(args, "-cert-file", pki.ClientCert, "-key-file", pki.ClientKey)
+		}
+		if tc.token {
+			args = append(args, "-bearer-token-file", c.tokenFile)
+		}
+		if tc.refusal == "" {
+			runTrainsim(t, trainsim, args...)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), trainsimTimeout)
+		out, err := exec.CommandContext(ctx, trainsim, args...).CombinedOutput()
+		cancel()
+		if err == nil || !strings.Contains(string(out), tc.refusal) {
+			t.Errorf("trainsim %s: %v, want a failure saying %q:\n%s", tc.job, err, tc.refusal, out)
+		}
+	}
+	eventually(t, startupDeadline, func() (bool, string) {
+		c.failIfExited(t)
+		status, body, err := func() (int, string, error) {
+			req, _ := http.NewRequest(http.MethodGet, "https://"+c.metricsAddr+"/metrics", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := c.client.Do(req)
+			if err != nil {
+				return 0, "", err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b), err
+		}()
+		if err != nil || status != http.StatusOK {
+			return false, fmt.Sprintf("GET /metrics: %d %v", status, err)
+		}
+		var jobs []string
+		for _, job := range []string{"mtls-grpc", "mtls-http", "no-cert-grpc", "no-cert-http", "cert-no-token-grpc"} {
+			if strings.Contains(body, `training_job_id="`+job+`"`) {
+				jobs = append(jobs, job)
+			}
+		}
+		return slices.Equal(jobs, []string{"mtls-grpc", "mtls-http"}), fmt.Sprintf("training series of the jobs %v, want mtls-grpc and mtls-http only", jobs)
 	})
 }
 
