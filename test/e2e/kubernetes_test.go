@@ -66,38 +66,27 @@ func renderKustomization(t *testing.T, dir string) k8sObjects {
 			t.Fatal(err)
 		}
 		var decodeErr error
-		decode := func(into any) { decodeErr = sigsyaml.UnmarshalStrict(raw, into) }
 		switch gvk := r.GetGvk(); gvk.ApiVersion() + " " + gvk.Kind {
 		case "v1 Namespace":
-			objs.namespaces = append(objs.namespaces, corev1.Namespace{})
-			decode(&objs.namespaces[len(objs.namespaces)-1])
+			decodeErr = decodeInto(raw, &objs.namespaces)
 		case "v1 ServiceAccount":
-			objs.serviceAccounts = append(objs.serviceAccounts, corev1.ServiceAccount{})
-			decode(&objs.serviceAccounts[len(objs.serviceAccounts)-1])
+			decodeErr = decodeInto(raw, &objs.serviceAccounts)
 		case "v1 ConfigMap":
-			objs.configMaps = append(objs.configMaps, corev1.ConfigMap{})
-			decode(&objs.configMaps[len(objs.configMaps)-1])
+			decodeErr = decodeInto(raw, &objs.configMaps)
 		case "v1 Service":
-			objs.services = append(objs.services, corev1.Service{})
-			decode(&objs.services[len(objs.services)-1])
+			decodeErr = decodeInto(raw, &objs.services)
 		case "apps/v1 DaemonSet":
-			objs.daemonSets = append(objs.daemonSets, appsv1.DaemonSet{})
-			decode(&objs.daemonSets[len(objs.daemonSets)-1])
+			decodeErr = decodeInto(raw, &objs.daemonSets)
 		case "rbac.authorization.k8s.io/v1 ClusterRole":
-			objs.clusterRoles = append(objs.clusterRoles, rbacv1.ClusterRole{})
-			decode(&objs.clusterRoles[len(objs.clusterRoles)-1])
+			decodeErr = decodeInto(raw, &objs.clusterRoles)
 		case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
-			objs.clusterRoleBindings = append(objs.clusterRoleBindings, rbacv1.ClusterRoleBinding{})
-			decode(&objs.clusterRoleBindings[len(objs.clusterRoleBindings)-1])
+			decodeErr = decodeInto(raw, &objs.clusterRoleBindings)
 		case "networking.k8s.io/v1 NetworkPolicy":
-			objs.networkPolicies = append(objs.networkPolicies, networkingv1.NetworkPolicy{})
-			decode(&objs.networkPolicies[len(objs.networkPolicies)-1])
+			decodeErr = decodeInto(raw, &objs.networkPolicies)
 		case "monitoring.coreos.com/v1 PodMonitor":
-			objs.podMonitors = append(objs.podMonitors, monitoringv1.PodMonitor{})
-			decode(&objs.podMonitors[len(objs.podMonitors)-1])
+			decodeErr = decodeInto(raw, &objs.podMonitors)
 		case "monitoring.coreos.com/v1 PrometheusRule":
-			objs.prometheusRules = append(objs.prometheusRules, monitoringv1.PrometheusRule{})
-			decode(&objs.prometheusRules[len(objs.prometheusRules)-1])
+			decodeErr = decodeInto(raw, &objs.prometheusRules)
 		default:
 			t.Fatalf("deploy/kubernetes/%s renders %s %s, which this test does not decode; add it", dir, gvk.ApiVersion(), gvk.Kind)
 		}
@@ -106,6 +95,16 @@ func renderKustomization(t *testing.T, dir string) k8sObjects {
 		}
 	}
 	return objs
+}
+
+// decodeInto decodes one object strictly (an unknown field is an error) and appends it to list.
+func decodeInto[T any](raw []byte, list *[]T) error {
+	var obj T
+	if err := sigsyaml.UnmarshalStrict(raw, &obj); err != nil {
+		return err
+	}
+	*list = append(*list, obj)
+	return nil
 }
 
 // k8sCollector is the DaemonSet's collector container and the config it runs.
