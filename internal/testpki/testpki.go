@@ -30,14 +30,16 @@ type PKI struct {
 	ServerCert, ServerKey string // for 127.0.0.1, ::1 and localhost
 	ClientCert, ClientKey string // a client certificate for mTLS, CN "client"
 
-	ca    *x509.Certificate
-	caKey crypto.Signer
+	ca       *x509.Certificate
+	caKey    crypto.Signer
+	dnsNames []string // the server certificate's names beside localhost
 }
 
-// New creates a CA and issues one server and one client certificate into a temporary directory of t.
-func New(t testing.TB) *PKI {
+// New creates a CA and issues one server certificate (for the loopback addresses, localhost and dnsNames)
+// and one client certificate into a temporary directory of t.
+func New(t testing.TB, dnsNames ...string) *PKI {
 	t.Helper()
-	p := &PKI{Dir: t.TempDir()}
+	p := &PKI{Dir: t.TempDir(), dnsNames: dnsNames}
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(t),
@@ -77,7 +79,7 @@ func (p *PKI) Issue(t testing.TB, name string, usage x509.ExtKeyUsage) (certFile
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	if usage == x509.ExtKeyUsageServerAuth {
-		tmpl.DNSNames = []string{"localhost"}
+		tmpl.DNSNames = append([]string{"localhost"}, p.dnsNames...)
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, key.Public(), p.caKey)

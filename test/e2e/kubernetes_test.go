@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -15,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/prometheus/common/model"
@@ -111,13 +115,23 @@ func decodeInto[T any](raw []byte, list *[]T) error {
 type k8sCollector struct {
 	ds        appsv1.DaemonSet
 	container corev1.Container
-	config    []byte         // the config file as mounted
-	raw       map[string]any // the config file, parsed
-	effective map[string]any // print-config: the config with every default, env as the pod gives it
+	files     map[string][]byte // the ConfigMap holding the configs, as mounted (file name -> content)
+	config    []byte            // the first --config file: the base config
+	configs   []byte            // every --config file, concatenated (for the env they read)
+	raw       map[string]any    // the base config, parsed
+	effective map[string]any    // print-config: the merged configs with every default, env as the pod gives it
+	// What the test puts in the Secrets the pod mounts, by Secret name and key: a server certificate for the
+	// Service's DNS name from a throw-away CA, and a token.
+	pki     *testpki.PKI
+	secrets map[string]map[string]string
 }
 
-// podEnv is what the downward API gives the pod, as fake values for validate and print-config.
-var podEnv = map[string]string{"K8S_NODE_NAME": "gaudi-node-7", "K8S_NODE_IP": "10.1.2.3", "K8S_POD_IP": "127.0.0.1"}
+// k8sServiceName is the DNS name the TLS component's certificate is for and Prometheus verifies.
+const k8sServiceName = "otelcol-gaudi.otelcol-gaudi.svc"
+
+// podEnv is what the downward API gives the pod, as fake values for validate and print-config. Every
+// address is on the loopback interface: a running collector must never dial anywhere else.
+var podEnv = map[string]string{"K8S_NODE_NAME": "gaudi-node-7", "K8S_NODE_IP": "127.0.0.1", "K8S_POD_IP": "127.0.0.1"}
 
 func loadK8sCollector(t *testing.T, objs k8sObjects) k8sCollector {
 	t.Helper()
@@ -126,24 +140,40 @@ func loadK8sCollector(t *testing.T, objs k8sObjects) k8sCollector {
 	}
 	c := k8sCollector{ds: objs.daemonSets[0], container: objs.daemonSets[0].Spec.Template.Spec.Containers[0]}
 	args := c.container.Args
-	if len(args) != 2 || args[0] != "--config" {
-		t.Fatalf("container args %q, want [--config <file>]", args)
+	if len(args) == 0 || len(args)%2 != 0 {
+		t.Fatalf("container args %q, want --config <file> pairs", args)
 	}
-	mount := c.mountAt(t, path.Dir(args[1]))
+	configDir := path.Dir(args[1])
+	mount := c.mountAt(t, configDir)
 	vol := c.volume(t, mount.Name)
-	if vol.ConfigMap == nil || mount.MountPath != path.Dir(args[1]) {
-		t.Fatalf("the config %s is not in a ConfigMap mounted at %s", args[1], path.Dir(args[1]))
+	if vol.ConfigMap == nil {
+		t.Fatalf("the configs are not in a ConfigMap mounted at %s", configDir)
 	}
 	for _, cm := range objs.configMaps {
 		if cm.Name == vol.ConfigMap.Name && cm.Namespace == c.ds.Namespace {
-			c.config = []byte(cm.Data[path.Base(args[1])])
+			c.files = map[string][]byte{}
+			for k, v := range cm.Data {
+				c.files[k] = []byte(v)
+			}
 		}
 	}
-	if len(c.config) == 0 {
-		t.Fatalf("ConfigMap %s/%s has no %s", c.ds.Namespace, vol.ConfigMap.Name, path.Base(args[1]))
+	for i := 0; i < len(args); i += 2 {
+		content, ok := c.files[path.Base(args[i+1])]
+		if args[i] != "--config" || path.Dir(args[i+1]) != configDir || !ok {
+			t.Fatalf("container args %q: %s %s is not a --config file of the ConfigMap %s", args, args[i], args[i+1], vol.ConfigMap.Name)
+		}
+		if i == 0 {
+			c.config = content
+		}
+		c.configs = append(c.configs, content...)
 	}
 	if err := yaml.Unmarshal(c.config, &c.raw); err != nil {
 		t.Fatal(err)
+	}
+	c.pki = testpki.New(t, k8sServiceName)
+	c.secrets = map[string]map[string]string{
+		"otelcol-gaudi-tls":   {"tls.crt": c.pki.ServerCert, "tls.key": c.pki.ServerKey, "ca.crt": c.pki.CAFile},
+		"otelcol-gaudi-token": {"token": "pod-token"},
 	}
 	out, err := c.runInPod(t, "print-config")
 	if err != nil {
@@ -205,97 +235,8 @@ func TestKubernetesManifests(t *testing.T) {
 	c := loadK8sCollector(t, objs)
 	pod := c.ds.Spec.Template.Spec
 
-	t.Run("env is what the config reads", func(t *testing.T) {
-		read := map[string]bool{}
-		for _, m := range regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)`).FindAllSubmatch(c.config, -1) {
-			read[string(m[1])] = true
-		}
-		// Read by the habana container runtime's hook on the node (see the comment in daemonset.yaml).
-		notForTheConfig := map[string]bool{"HABANA_VISIBLE_DEVICES": true}
-		fieldOf := map[string]string{"K8S_NODE_NAME": "spec.nodeName", "K8S_NODE_IP": "status.hostIP", "K8S_POD_IP": "status.podIP"}
-		given := map[string]bool{}
-		for _, e := range c.container.Env {
-			given[e.Name] = true
-			switch {
-			case notForTheConfig[e.Name]:
-			case !read[e.Name]:
-				t.Errorf("env %s is set but the config does not read it", e.Name)
-			case e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != fieldOf[e.Name]:
-				t.Errorf("env %s does not come from the downward API's %q", e.Name, fieldOf[e.Name])
-			}
-		}
-		for name := range read {
-			if !given[name] {
-				t.Errorf("the config reads ${env:%s}, which the container does not set", name)
-			}
-		}
-		if got := lookup(c.raw, "receivers::gaudi::host_name"); got != "${env:K8S_NODE_NAME}" {
-			t.Errorf("receivers::gaudi::host_name is %v, want ${env:K8S_NODE_NAME}", got)
-		}
-	})
-
-	t.Run("mounts are what the config reads", func(t *testing.T) {
-		// Filesystem paths in the effective config (defaults included), by the kind of key.
-		var paths []string
-		needs := map[string][]string{} // path -> the mount points it needs
-		walkStrings(c.effective, "", func(key, v string) {
-			k := key[strings.LastIndex(key, "::")+2:]
-			if !strings.HasPrefix(v, "/") {
-				return
-			}
-			switch k {
-			case "root_path": // host_metrics: the host's /proc and /sys under it
-				needs[v] = []string{path.Join(v, "proc"), path.Join(v, "sys")}
-			case "root": // the gaudi receiver's sysfs source reads <root>/sys
-				needs[v] = []string{path.Join(v, "sys")}
-			case "library_path", "socket", "cert_file", "key_file", "ca_file", "client_ca_file", "filename", "directory", "path":
-				if k == "path" && !strings.Contains(key, "hlsmi") {
-					return // HTTP paths
-				}
-				needs[v] = nil
-			default:
-				return
-			}
-			paths = append(paths, v)
-		})
-		mounted := map[string]corev1.VolumeMount{}
-		for _, m := range c.container.VolumeMounts {
-			mounted[m.MountPath] = m
-			if !m.ReadOnly {
-				t.Errorf("%s is mounted writable", m.MountPath)
-			}
-		}
-		for p, want := range needs {
-			if want == nil {
-				if !slices.ContainsFunc(slices.Collect(maps.Keys(mounted)), func(m string) bool { return withinDir(p, m) }) {
-					t.Errorf("the config reads %s, which no volume provides", p)
-				}
-				continue
-			}
-			for _, w := range want {
-				if _, ok := mounted[w]; !ok {
-					t.Errorf("the config reads %s, which needs %s mounted", p, w)
-				}
-			}
-		}
-		for mp := range mounted {
-			used := mp == path.Dir(c.container.Args[1]) || defaultReaders[mp] != ""
-			for _, p := range paths {
-				used = used || withinDir(p, mp) || withinDir(mp, p)
-			}
-			if !used {
-				t.Errorf("%s is mounted, but nothing in the config reads it", mp)
-			}
-			if reader := defaultReaders[mp]; reader != "" {
-				t.Logf("%s is mounted for %s", mp, reader)
-			}
-		}
-		for _, v := range pod.Volumes {
-			if v.HostPath != nil && (v.HostPath.Path == "/" || strings.HasSuffix(v.HostPath.Path, ".sock")) {
-				t.Errorf("volume %s mounts the host's %s: mount the directory the sources read, not the host or a socket", v.Name, v.HostPath.Path)
-			}
-		}
-	})
+	t.Run("env is what the config reads", func(t *testing.T) { checkPodEnv(t, c) })
+	t.Run("mounts are what the config reads", func(t *testing.T) { checkPodMounts(t, c) })
 
 	t.Run("config validates with the built binary", func(t *testing.T) {
 		if out, err := c.runInPod(t, "validate"); err != nil {
@@ -467,31 +408,144 @@ func TestKubernetesManifests(t *testing.T) {
 	})
 }
 
+// checkPodEnv holds the container's environment against the ${env:...} the configs read: each set variable is
+// read, each read variable is set, from the downward API.
+func checkPodEnv(t *testing.T, c k8sCollector) {
+	read := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)`).FindAllSubmatch(c.configs, -1) {
+		read[string(m[1])] = true
+	}
+	// Read by the habana container runtime's hook on the node (see the comment in daemonset.yaml).
+	notForTheConfig := map[string]bool{"HABANA_VISIBLE_DEVICES": true}
+	fieldOf := map[string]string{"K8S_NODE_NAME": "spec.nodeName", "K8S_NODE_IP": "status.hostIP", "K8S_POD_IP": "status.podIP"}
+	given := map[string]bool{}
+	for _, e := range c.container.Env {
+		given[e.Name] = true
+		switch {
+		case notForTheConfig[e.Name]:
+		case !read[e.Name]:
+			t.Errorf("env %s is set but the config does not read it", e.Name)
+		case e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != fieldOf[e.Name]:
+			t.Errorf("env %s does not come from the downward API's %q", e.Name, fieldOf[e.Name])
+		}
+	}
+	for name := range read {
+		if !given[name] {
+			t.Errorf("the config reads ${env:%s}, which the container does not set", name)
+		}
+	}
+	if got := lookup(c.raw, "receivers::gaudi::host_name"); got != "${env:K8S_NODE_NAME}" {
+		t.Errorf("receivers::gaudi::host_name is %v, want ${env:K8S_NODE_NAME}", got)
+	}
+}
+
+// checkPodMounts holds the container's mounts against the filesystem paths the effective config reads
+// (defaults included): each path is provided by a mount, each mount is read, all are read-only, and no
+// volume is the host's root or a socket.
+func checkPodMounts(t *testing.T, c k8sCollector) {
+	// Filesystem paths in the effective config (defaults included), by the kind of key.
+	var paths []string
+	needs := map[string][]string{} // path -> the mount points it needs
+	walkStrings(c.effective, "", func(key, v string) {
+		k := key[strings.LastIndex(key, "::")+2:]
+		if !strings.HasPrefix(v, "/") {
+			return
+		}
+		switch k {
+		case "root_path": // host_metrics: the host's /proc and /sys under it
+			needs[v] = []string{path.Join(v, "proc"), path.Join(v, "sys")}
+		case "root": // the gaudi receiver's sysfs source reads <root>/sys
+			needs[v] = []string{path.Join(v, "sys")}
+		case "library_path", "socket", "cert_file", "key_file", "ca_file", "client_ca_file", "filename", "directory", "path":
+			if k == "path" && !strings.Contains(key, "hlsmi") {
+				return // HTTP paths
+			}
+			needs[v] = nil
+		default:
+			return
+		}
+		paths = append(paths, v)
+	})
+	mounted := map[string]corev1.VolumeMount{}
+	for _, m := range c.container.VolumeMounts {
+		mounted[m.MountPath] = m
+		if !m.ReadOnly {
+			t.Errorf("%s is mounted writable", m.MountPath)
+		}
+	}
+	for p, want := range needs {
+		if want == nil {
+			if !slices.ContainsFunc(slices.Collect(maps.Keys(mounted)), func(m string) bool { return withinDir(p, m) }) {
+				t.Errorf("the config reads %s, which no volume provides", p)
+			}
+			continue
+		}
+		for _, w := range want {
+			if _, ok := mounted[w]; !ok {
+				t.Errorf("the config reads %s, which needs %s mounted", p, w)
+			}
+		}
+	}
+	for mp := range mounted {
+		used := mp == path.Dir(c.container.Args[1]) || defaultReaders[mp] != ""
+		for _, p := range paths {
+			used = used || withinDir(p, mp) || withinDir(mp, p)
+		}
+		if !used {
+			t.Errorf("%s is mounted, but nothing in the config reads it", mp)
+		}
+		if reader := defaultReaders[mp]; reader != "" {
+			t.Logf("%s is mounted for %s", mp, reader)
+		}
+	}
+	for _, v := range c.ds.Spec.Template.Spec.Volumes {
+		if v.HostPath != nil && (v.HostPath.Path == "/" || strings.HasSuffix(v.HostPath.Path, ".sock")) {
+			t.Errorf("volume %s mounts the host's %s: mount the directory the sources read, not the host or a socket", v.Name, v.HostPath.Path)
+		}
+	}
+}
+
 func lookupString(v any, p string) string { s, _ := lookup(v, p).(string); return s }
 
 func metav1LabelSelector(m map[string]string) (labels.Selector, error) {
 	return labels.ValidatedSelectorFromSet(m)
 }
 
-// runInPod runs the built collector with the container's args and the subcommand (validate, print-config)
-// in the filesystem the DaemonSet gives it, in a private mount namespace (unshare, as root or in a user
-// namespace) chrooted to a tmpfs: each volume mounted where the container mounts it (a host path this
-// machine lacks, such as the driver's library directory, as an empty directory), the ConfigMap's config,
-// the service account's token and CA at their well-known path, and the downward API's environment.
-// Validation builds every component: host_metrics checks its root_path and kubelet_stats reads the
-// service account's CA, so the config is checked where it runs, not as a plain file.
-func (c k8sCollector) runInPod(t *testing.T, subcommand string) ([]byte, error) {
+// podCommand is the command line that runs the built collector with the container's args and the
+// subcommand (validate, print-config, or none to run it) in the filesystem the DaemonSet gives it: a private
+// mount namespace (unshare, as root or in a user namespace) chrooted to a tmpfs, each volume mounted where the
+// container mounts it (a host path this machine lacks, such as the driver's library directory, as an empty
+// directory; a Secret with the test's files), the service account's token and CA at their well-known path,
+// the image's glibc, and the downward API's environment (podEnv, with env over it), returned to be added to
+// the test's own. Validation builds every
+// component: host_metrics checks its root_path and kubelet_stats reads the service account's CA, so the
+// config is checked where it runs, not as a plain file.
+func (c k8sCollector) podCommand(t *testing.T, env map[string]string, subcommand ...string) (bin string, args, environ []string) {
 	t.Helper()
-	unshare := mustLookPath(t, "util-linux", "unshare")
 	dir := t.TempDir()
-	pki := testpki.New(t)
 	var mounts []string // source=target
 	for _, m := range c.container.VolumeMounts {
 		v := c.volume(t, m.Name)
 		src := filepath.Join(dir, "volumes", m.Name)
 		switch {
 		case v.ConfigMap != nil:
-			writeFile(t, filepath.Join(mkdirAll(t, src), path.Base(c.container.Args[1])), c.config)
+			mkdirAll(t, src)
+			for name, content := range c.files {
+				writeFile(t, filepath.Join(src, name), content)
+			}
+		case v.Secret != nil:
+			keys, ok := c.secrets[v.Secret.SecretName]
+			if !ok {
+				t.Fatalf("volume %s: the test has no content for the Secret %s", m.Name, v.Secret.SecretName)
+			}
+			mkdirAll(t, src)
+			for key, value := range keys {
+				if content, err := os.ReadFile(value); err == nil {
+					writeFile(t, filepath.Join(src, key), content)
+				} else {
+					writeFile(t, filepath.Join(src, key), []byte(value))
+				}
+			}
 		case v.HostPath != nil:
 			if _, err := os.Stat(v.HostPath.Path); err == nil {
 				src = v.HostPath.Path
@@ -499,13 +553,13 @@ func (c k8sCollector) runInPod(t *testing.T, subcommand string) ([]byte, error) 
 				mkdirAll(t, src)
 			}
 		default:
-			t.Fatalf("volume %s: only ConfigMap and hostPath volumes are handled here", m.Name)
+			t.Fatalf("volume %s: only ConfigMap, Secret and hostPath volumes are handled here", m.Name)
 		}
 		mounts = append(mounts, src+"="+m.MountPath)
 	}
 	sa := mkdirAll(t, filepath.Join(dir, "serviceaccount"))
 	writeFile(t, filepath.Join(sa, "token"), []byte("token"))
-	ca, err := os.ReadFile(pki.CAFile)
+	ca, err := os.ReadFile(c.pki.CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,19 +577,30 @@ for m in $MOUNTS; do
   mount --bind "${m%%=*}" "$R${m#*=}"
 done
 exec chroot "$R" /bin/otelcol-gaudi "$@"`
-	args := []string{"--mount", "--propagation", "private"}
+	args = []string{"--mount", "--propagation", "private"}
 	if os.Geteuid() != 0 {
 		args = append(args, "--map-root-user")
 	}
-	args = append(args, "sh", "-c", script, "sh", mkdirAll(t, filepath.Join(dir, "root")), subcommand)
-	args = append(args, c.container.Args...)
+	args = append(args, "sh", "-c", script, "sh", mkdirAll(t, filepath.Join(dir, "root")))
+	args = append(append(args, subcommand...), c.container.Args...)
+	environ = []string{"BIN=" + collectorBin, "MOUNTS=" + strings.Join(mounts, " ")}
+	for k, v := range podEnv {
+		if over, ok := env[k]; ok {
+			v = over
+		}
+		environ = append(environ, k+"="+v)
+	}
+	return mustLookPath(t, "util-linux", "unshare"), args, environ
+}
+
+// runInPod runs a one-shot subcommand (validate, print-config) in the pod's filesystem.
+func (c k8sCollector) runInPod(t *testing.T, subcommand string) ([]byte, error) {
+	t.Helper()
+	bin, args, env := c.podCommand(t, nil, subcommand)
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, args...)
-	cmd.Env = append(os.Environ(), "BIN="+collectorBin, "MOUNTS="+strings.Join(mounts, " "))
-	for k, v := range podEnv {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -699,5 +764,86 @@ func writeFile(t *testing.T, p string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKubernetesTLSComponent renders deploy/kubernetes/kube-prometheus-stack-tls (the stack with
+// components/tls) and runs it: the DaemonSet's merged configs validate in the pod's filesystem with the
+// Secrets mounted, and the collector started there serves Prometheus configured exactly as the rendered
+// PodMonitor says (https, the Secret's CA, the server name, the token Secret), while a scrape without the
+// token gets 401 and the readiness probe (HTTPS, no token) still gets its answer.
+func TestKubernetesTLSComponent(t *testing.T) {
+	t.Parallel()
+	objs := renderKustomization(t, "kube-prometheus-stack-tls")
+	c := loadK8sCollector(t, objs)
+	t.Run("env is what the configs read", func(t *testing.T) { checkPodEnv(t, c) })
+	t.Run("mounts are what the configs read", func(t *testing.T) { checkPodMounts(t, c) })
+	if out, err := c.runInPod(t, "validate"); err != nil {
+		t.Fatalf("otelcol-gaudi validate in the pod's filesystem: %s\n%s", exitDescription(err), out)
+	}
+	for _, key := range []string{"receivers::otlp::protocols::grpc", "receivers::otlp::protocols::http", "exporters::prometheus"} {
+		if lookup(c.effective, key+"::auth::authenticator") != "bearertokenauth" || lookup(c.effective, key+"::tls::cert_file") == nil {
+			t.Errorf("%s has no TLS or no bearer token in the merged config", key)
+		}
+	}
+	if lookup(c.effective, "extensions::hpu_health::tls::cert_file") == nil || lookup(c.effective, "extensions::hpu_health::auth") != nil {
+		t.Errorf("hpu_health must have TLS and no authenticator (the kubelet's probe sends no token)")
+	}
+
+	if len(objs.podMonitors) != 1 {
+		t.Fatalf("%d PodMonitors, want 1", len(objs.podMonitors))
+	}
+	ep := objs.podMonitors[0].Spec.PodMetricsEndpoints[0]
+	if ep.Port == nil || *ep.Port != "metrics" || ep.Scheme == nil || strings.ToLower(ep.Scheme.String()) != "https" ||
+		ep.TLSConfig == nil || ep.TLSConfig.CA.Secret == nil || ep.TLSConfig.ServerName == nil ||
+		ep.Authorization == nil || ep.Authorization.Credentials == nil {
+		t.Fatalf("the PodMonitor's metrics endpoint %+v: want https with a CA Secret, a server name and a token Secret", ep)
+	}
+	secretFile := func(name, key string) string {
+		v, ok := c.secrets[name][key]
+		if !ok {
+			t.Fatalf("the PodMonitor reads Secret %s key %s, which the DaemonSet does not mount", name, key)
+		}
+		if _, err := os.Stat(v); err == nil {
+			return v
+		}
+		f := filepath.Join(t.TempDir(), key)
+		writeFile(t, f, []byte(v))
+		return f
+	}
+	caFile := secretFile(ep.TLSConfig.CA.Secret.Name, ep.TLSConfig.CA.Secret.Key)
+	tokenFile := secretFile(ep.Authorization.Credentials.Name, ep.Authorization.Credentials.Key)
+
+	// The pod, on a loopback address of its own: the config's fixed ports cannot collide with another test's.
+	podIP := fmt.Sprintf("127.%d.%d.%d", 100+os.Getpid()%100, freePort(t)%250+1, freePort(t)%250+1)
+	bin, args, env := c.podCommand(t, map[string]string{"K8S_POD_IP": podIP})
+	pod := startProcessEnv(t, "otelcol-gaudi (pod)", bin, env, args...)
+	waitHTTP200(t, pod, fmt.Sprintf("http://%s:%d/", podIP, c.containerPort(t, "health")), startupDeadline)
+
+	target := fmt.Sprintf("%s:%d", podIP, c.containerPort(t, "metrics"))
+	prom := startPrometheusConfig(t, fmt.Appendf(nil, `global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: otelcol-gaudi
+    scheme: %s
+    tls_config: {ca_file: %q, server_name: %q}
+    authorization: {type: %s, credentials_file: %q}
+    static_configs: [{targets: [%q]}]
+`, strings.ToLower(ep.Scheme.String()), caFile, *ep.TLSConfig.ServerName, ep.Authorization.Type, tokenFile, target))
+	eventually(t, startupDeadline, func() (bool, string) {
+		pod.failIfExited(t)
+		v, err := queryVector(context.Background(), prom.url, `hpu_devices{job="otelcol-gaudi"}`)
+		return err == nil && len(v) == 1, fmt.Sprintf("hpu_devices scraped over TLS with the token: %v %v", v, err)
+	})
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: c.pki.Pool(), ServerName: k8sServiceName, MinVersion: tls.VersionTLS12}}}
+	if code, err := getWithToken(client, "https://"+target+"/metrics", ""); err != nil || code != http.StatusUnauthorized {
+		t.Errorf("GET /metrics without the token: %d %v, want 401", code, err)
+	}
+	// The kubelet's HTTPS probe: no token, no verification. No HPU here, so /ready is 503; what matters is not 401.
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // as the kubelet probes
+	rp := c.container.ReadinessProbe.HTTPGet
+	if code, err := getWithToken(probe, fmt.Sprintf("https://%s:%d%s", podIP, c.containerPort(t, rp.Port.String()), rp.Path), ""); err != nil || code != http.StatusServiceUnavailable {
+		t.Errorf("the readiness probe over %s: %d %v, want hpu_health's 503 (no HPU on this machine)", rp.Scheme, code, err)
 	}
 }
