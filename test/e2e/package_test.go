@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -37,8 +39,9 @@ func requireRoot(t *testing.T, why string) {
 	t.Skipf("not root: %s; run the e2e tests as root (CI does) to run it", why)
 }
 
-// buildPackage builds the otelcol-gaudi package of the given format and version into dir and returns its path.
-func buildPackage(t *testing.T, format, version, dir string) string {
+// buildPackages builds the otelcol-gaudi package of the given format once per version, concurrently (the
+// compression is most of the time), each into its own directory, and returns their paths in order.
+func buildPackages(t *testing.T, format string, versions ...string) []string {
 	t.Helper()
 	// Go's build cache makes every build after the first a link step.
 	pkgbuildBin := filepath.Join(t.TempDir(), "pkgbuild")
@@ -49,15 +52,28 @@ func buildPackage(t *testing.T, format, version, dir string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	start := time.Now()
-	out, err := exec.CommandContext(ctx, pkgbuildBin, "-root", repoRoot, "-bin", collectorBin, "-version", version,
-		"-out", dir, "-formats", format).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pkgbuild %s %s: %v\n%s", format, version, err, out)
+	paths := make([]string, len(versions))
+	errs := make([]error, len(versions))
+	var wg sync.WaitGroup
+	for i, version := range versions {
+		dir := t.TempDir()
+		wg.Go(func() {
+			start := time.Now()
+			out, err := exec.CommandContext(ctx, pkgbuildBin, "-root", repoRoot, "-bin", collectorBin, "-version", version,
+				"-out", dir, "-formats", format).CombinedOutput()
+			if err != nil {
+				errs[i] = fmt.Errorf("pkgbuild %s %s: %v\n%s", format, version, err, out)
+				return
+			}
+			paths[i] = strings.TrimSpace(string(out))
+			t.Logf("built %s in %s", filepath.Base(paths[i]), time.Since(start).Round(time.Millisecond))
+		})
 	}
-	path := strings.TrimSpace(string(out))
-	t.Logf("built %s in %s", filepath.Base(path), time.Since(start).Round(time.Millisecond))
-	return path
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return paths
 }
 
 // dpkg runs dpkg, waiting for the dpkg lock while another package manager holds it.
@@ -142,9 +158,8 @@ func TestDebPackage(t *testing.T) {
 			_ = exec.Command("groupdel", pkgName).Run()
 		}
 	})
-	dir := t.TempDir()
-	v1 := buildPackage(t, "deb", "0.1.0", filepath.Join(dir, "v1"))
-	v2 := buildPackage(t, "deb", "0.1.1", filepath.Join(dir, "v2"))
+	debs := buildPackages(t, "deb", "0.1.0", "0.1.1")
+	v1, v2 := debs[0], debs[1]
 
 	dpkg(t, "--install", v1)
 	if v := installedVersion(); v != "0.1.0" {
@@ -293,7 +308,7 @@ func TestDebPackage(t *testing.T) {
 func TestRPMPackage(t *testing.T) {
 	t.Parallel()
 	rpm := mustLookPath(t, "rpm", "rpm")
-	path := buildPackage(t, "rpm", "0.1.0", t.TempDir())
+	path := buildPackages(t, "rpm", "0.1.0")[0]
 	query := func(args ...string) string {
 		out, err := exec.Command(rpm, append(args, path)...).CombinedOutput()
 		if err != nil {
