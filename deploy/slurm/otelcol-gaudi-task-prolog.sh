@@ -53,7 +53,7 @@ digits TRAINING_METRICS_PORT "$port"
 # HABANA_VISIBLE_MODULES lists the modules the job may use; local rank i uses the i-th.
 module=
 if [ -n "${HABANA_VISIBLE_MODULES:-}" ]; then
-	module=$(printf '%s' "$HABANA_VISIBLE_MODULES" | cut -d, -f$((local_rank + 1)))
+	module=$(printf '%s\n' "$HABANA_VISIBLE_MODULES" | tr ',' '\n' | sed -n "$((local_rank + 1))p")
 	case $module in
 	'' | *[!0-9]*) skip "HABANA_VISIBLE_MODULES '$HABANA_VISIBLE_MODULES' has no module for local rank $local_rank" ;;
 	esac
