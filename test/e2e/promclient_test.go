@@ -57,22 +57,16 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 	t.Cleanup(static.Close)
 	staticAddr := strings.TrimPrefix(static.URL, "http://")
 
-	promPort, grpcPort, httpPort, telemetryPort, hpuHealthPort := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-	c := startCollectorEnv(t,
+	promPort, hpuHealthPort := freePort(t), freePort(t)
+	c := startNodeCollectorEnv(t,
 		[]string{"OTELCOL_GAUDI_TARGETS_DIR=" + targets, "OTELCOL_GAUDI_STATIC_TARGETS=[" + staticAddr + "]"},
-		filepath.Join(repoRoot, "configs", "training-scrape.yaml"),
-		"receivers::gaudi::source=simulator",
-		"receivers::gaudi::simulator::devices=2",
-		"receivers::gaudi::collection_interval=1s",
+		"training-scrape.yaml",
 		"receivers::prometheus/training::config::global::scrape_interval=1s",
 		"receivers::prometheus/training::config::global::scrape_timeout=1s",
 		"processors::threshold::rule_files=[test/e2e/testdata/training-stalled-fast.rules.yaml]",
 		"processors::threshold::evaluation_interval=1s",
 		fmt.Sprintf("extensions::hpu_health::endpoint=127.0.0.1:%d", hpuHealthPort),
-		fmt.Sprintf("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
-		fmt.Sprintf("receivers::otlp::protocols::http::endpoint=127.0.0.1:%d", httpPort),
 		fmt.Sprintf("exporters::prometheus::endpoint=127.0.0.1:%d", promPort),
-		fmt.Sprintf("service::telemetry::metrics::readers=[{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", telemetryPort),
 	)
 	c.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
 
