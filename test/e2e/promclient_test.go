@@ -46,20 +46,30 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 	requirePythonTraining(t)
 	targets := t.TempDir()
 
-	// A static target as the original design runs it (start_http_server(9200)), without identity labels:
-	// its counter moves on at every scrape, and it exports its own HPU gauge.
+	// Static targets as the original design runs them (start_http_server(9200)), without identity labels.
+	// One moves its counter on at every scrape, exports its own HPU gauge and stamps its samples in 2100:
+	// the scrape's own time must be used (honor_timestamps: false), or its series are lost and a process's
+	// clock drives the threshold processor's time. The other floods (more than sample_limit series) and
+	// must be refused alone: unlimited, it slows the collector's endpoint until Prometheus misses scrapes
+	// and takes a healthy rank for stalled.
 	var scrapes atomic.Int64
 	static := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n := scrapes.Add(1)
 		fmt.Fprintf(w, "# TYPE hpu_utilization_percent gauge\nhpu_utilization_percent 3\n"+
-			"# TYPE training_samples_total counter\ntraining_samples_total %d\n", 32*n)
+			"# TYPE training_samples_total counter\ntraining_samples_total %d 4102444800000\n", 32*n)
 	}))
 	t.Cleanup(static.Close)
-	staticAddr := strings.TrimPrefix(static.URL, "http://")
+	flood := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for i := range 10001 {
+			fmt.Fprintf(w, "flood_series{i=\"%d\"} 1\n", i)
+		}
+	}))
+	t.Cleanup(flood.Close)
+	staticAddr, floodAddr := strings.TrimPrefix(static.URL, "http://"), strings.TrimPrefix(flood.URL, "http://")
 
 	promPort, hpuHealthPort := freePort(t), freePort(t)
 	c := startNodeCollectorEnv(t,
-		[]string{"OTELCOL_GAUDI_TARGETS_DIR=" + targets, "OTELCOL_GAUDI_STATIC_TARGETS=[" + staticAddr + "]"},
+		[]string{"OTELCOL_GAUDI_TARGETS_DIR=" + targets, "OTELCOL_GAUDI_STATIC_TARGETS=[" + staticAddr + "," + floodAddr + "]"},
 		"training-scrape.yaml",
 		"receivers::prometheus/training::config::global::scrape_interval=1s",
 		"receivers::prometheus/training::config::global::scrape_timeout=1s",
@@ -222,13 +232,26 @@ scrape_configs:
 			}
 		}
 	})
-	t.Run("static target", func(t *testing.T) {
+	t.Run("static targets", func(t *testing.T) {
 		var found bool
 		for _, s := range families["training_samples_total"] {
 			found = found || (s.Metric["instance"] == model.LabelValue(staticAddr) && s.Metric["job"] == "training")
 		}
 		if !found {
 			t.Errorf("no training_samples_total{job=\"training\",instance=%q} from the static target", staticAddr)
+		}
+		if n := len(families["flood_series"]); n > 0 {
+			t.Errorf("%d flood_series from a target over sample_limit reached the exporter", n)
+		}
+		up := map[model.LabelValue]model.SampleValue{}
+		for _, s := range families["up"] {
+			up[s.Metric["instance"]] = s.Value
+		}
+		if v, ok := up[model.LabelValue(floodAddr)]; !ok || v != 0 {
+			t.Errorf("up of the flooding target: %v (present %v), want 0", v, ok)
+		}
+		if up[model.LabelValue(staticAddr)] != 1 || up[jobID+"/rank-0"] != 1 {
+			t.Errorf("up of the other targets: %v, want 1", up)
 		}
 	})
 }
