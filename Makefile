@@ -93,7 +93,8 @@ hlml-asan-test:
 
 ## rules-test: the alert rules' unit tests, through promtool and through our processor (cmd/ruletest)
 rules-test:
-	promtool check rules configs/prometheus/rules/*.rules.yaml
+	promtool check rules configs/prometheus/rules/*.rules.yaml configs/prometheus/rules/compat/*.rules.yaml \
+	  configs/prometheus/rules/testdata/*.rules.yaml
 	promtool test rules configs/prometheus/rules/*.test.yaml
 	$(GO) run ./cmd/ruletest configs/prometheus/rules/*.test.yaml
 
