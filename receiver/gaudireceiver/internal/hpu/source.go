@@ -22,3 +22,35 @@ type Source interface {
 	// Shutdown releases what Start acquired.
 	Shutdown(ctx context.Context) error
 }
+
+// NICOptions say which NIC port counters a source reads, from the metrics that are enabled.
+type NICOptions struct {
+	// Counters asks for NICCounters (bytes, packets, errors, drops).
+	Counters bool
+	// Stats asks for the raw counters; StatNames keeps only those (all when empty).
+	Stats     bool
+	StatNames []string
+	// AllPorts reads every port's counters, not only the external (scale-out) ones'.
+	AllPorts bool
+}
+
+// Wanted says whether a source should read the counters of a port at all.
+func (o NICOptions) Wanted(external bool) bool {
+	return (o.Counters || o.Stats) && (external || o.AllPorts)
+}
+
+// KeepStat says whether the raw counter name is wanted.
+func (o NICOptions) KeepStat(name string) bool {
+	if !o.Stats {
+		return false
+	}
+	if len(o.StatNames) == 0 {
+		return true
+	}
+	for _, n := range o.StatNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
