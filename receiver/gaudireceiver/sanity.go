@@ -92,7 +92,9 @@ func (s *sanitizer) check(d *hpu.Device) {
 	for _, l := range []*hpu.Value[float64]{&limits.Slowdown, &limits.Shutdown, &limits.MemoryMax, &limits.AIPMax} {
 		s.float(d, "hpu.temperature.limit", l, temp.contains)
 	}
+	s.float(d, "hpu.memory.temperature", &d.TemperatureHBM, temp.contains)
 	s.float(d, "hpu.power.limit", &d.PowerLimit, s.cfg.Power.contains)
+	s.float(d, "hpu.power.limit.default", &d.PowerLimitDefault, s.cfg.Power.contains)
 	s.float(d, "hpu.power", &d.Power, func(v float64) bool {
 		if !s.cfg.Power.contains(v) {
 			return false

@@ -1,6 +1,7 @@
 package hlml
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -266,8 +267,9 @@ func (s *Source) readNICStats(c *caller, h uintptr, port int64, r *nicReading) {
 	}
 	n := int(b.nicCount.uint32(0))
 	if n > nicMaxCounters {
-		// The library says it wrote more than the buffers hold: whatever is behind them is gone.
-		c.err = &CallError{Func: symNICGetStatistics.String(), Code: ErrorInsufficientSize}
+		// The library says it wrote more than the buffers hold: as a write past a guard, the
+		// device fails rather than its counters be read from memory it did not fill.
+		c.err = fmt.Errorf("%s reports %d counters: it %w of %d", symNICGetStatistics, n, errOverrun, nicMaxCounters)
 		return
 	}
 	for k := range n {
@@ -280,16 +282,10 @@ func (s *Source) readNICStats(c *caller, h uintptr, port int64, r *nicReading) {
 	}
 }
 
-// keepStat says whether a raw counter is asked for and can become an attribute value
-// (printable ASCII, as the driver's names are).
+// keepStat says whether a raw counter is asked for and can become an attribute value.
 func keepStat(opts hpu.NICOptions, name []byte) bool {
-	if !opts.Stats || len(name) == 0 {
+	if !opts.Stats || !hpu.PrintableName(string(name)) {
 		return false
-	}
-	for _, c := range name {
-		if c < 0x20 || c > 0x7e {
-			return false
-		}
 	}
 	if len(opts.StatNames) == 0 {
 		return true

@@ -48,7 +48,9 @@ var deviceReadings = []struct {
 	{"hlml_device_get_ecc_mode", func(d *hpu.Device) { d.ECCEnabled = hpu.Value[bool]{} }},
 	{"hlml_device_get_total_ecc_errors", func(d *hpu.Device) { d.ECCErrors = hpu.ECCErrors{} }},
 	{"hlml_device_get_memory_error_counter", func(d *hpu.Device) { d.ECCErrorsDRAM = hpu.ECCErrors{} }},
-	{"hlml_device_get_replaced_rows", func(d *hpu.Device) { d.RowsReplacedSingle, d.RowsReplacedDouble = hpu.Value[int64]{}, hpu.Value[int64]{} }},
+	{"hlml_device_get_replaced_rows", func(d *hpu.Device) {
+		d.RowsReplacedSingle, d.RowsReplacedDouble = hpu.Value[int64]{}, hpu.Value[int64]{}
+	}},
 	{"hlml_device_get_replaced_rows_pending_status", func(d *hpu.Device) { d.RowsPending = hpu.Value[bool]{} }},
 	{"hlml_device_get_oper_status", func(d *hpu.Device) { d.Operational = hpu.Value[bool]{} }},
 	{"hlml_get_mac_addr_info", func(d *hpu.Device) { d.NICPorts = nil }},
