@@ -308,7 +308,7 @@ func checkReadmeSection(t *testing.T, want string) {
 
 // metricEnums are, per metric, its enum attributes with their values, from metadata.yaml.
 type metricEnums struct {
-	attrs   map[string][]string // enum attribute -> values
+	attrs    map[string][]string // enum attribute -> values
 	byMetric map[string][]string // metric -> its enum attributes, in its order
 }
 
