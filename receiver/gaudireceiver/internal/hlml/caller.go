@@ -3,7 +3,6 @@ package hlml
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 )
@@ -80,7 +79,11 @@ type caller struct {
 	uuid   string
 	states []callState
 	now    int64 // UnixNano of the Read, which back-off periods count from
-	err    error
+	// timed makes the calls report their latency: the calls of a device's slow turn, and those
+	// outside Reads, so that the latency of every function is sampled at the slow tier's
+	// cadence and the fast path pays nothing for it.
+	timed bool
+	err   error
 	// soft counts the calls that failed (or were skipped after failing) without failing the
 	// device: an identity with one of them is read again on the next Read.
 	soft int
@@ -96,11 +99,17 @@ func (c *caller) raw(fn symbol, args []uintptr, outs ...buffer) (Return, error) 
 		o.reset()
 	}
 	argv := c.buf.args[:copy(c.buf.args, args)]
-	began := time.Now()
-	rc := c.lib.call(fn, argv)
-	if c.mon != nil {
-		c.mon.called(fn, time.Since(began))
+	if c.mon == nil || !c.timed {
+		return c.check(fn, c.lib.call(fn, argv), outs)
 	}
+	began := c.mon.clock()
+	rc := c.lib.call(fn, argv)
+	c.mon.called(fn, c.mon.clock()-began)
+	return c.check(fn, rc, outs)
+}
+
+// check checks the guards of the buffers a call wrote.
+func (c *caller) check(fn symbol, rc Return, outs []buffer) (Return, error) {
 	var err error
 	for _, o := range outs {
 		if !o.guardIntact() {

@@ -56,14 +56,20 @@ const (
 	violationTimePerSecond = 1e9
 )
 
-// deviceState is what the source keeps of one device between Reads: its identity, which does
-// not change while its handle stays the same (read once per handle, so that a steady-state Read
-// allocates no strings), how its calls fare, and the readings of the slow tier.
+// deviceState is what the source keeps of one device between Reads: its identity and static
+// readings, which do not change while its handle stays the same (read once per handle, so that a
+// steady-state Read allocates no strings and makes no call for them), how its calls fare, and the
+// readings of the slow tier.
 type deviceState struct {
 	handle   uintptr
 	complete bool
 	uuid     string
 	info     hpu.Info
+	// limits and defaultPower are the device's thermal thresholds and default power limit; static
+	// says they were all read (or are not supported) for this handle.
+	limits       hpu.TemperatureLimits
+	defaultPower hpu.Value[float64]
+	static       bool
 	// ports are the NIC ports present, with External set; their readings are read on every Read.
 	ports []hpu.NICPort
 	// sensors are the hwmon channels the temperatures come from; nil: through HLML.
@@ -75,9 +81,14 @@ type deviceState struct {
 	slowRead bool
 }
 
-// slowReadings are what the expensive calls return (PCIe throughput, ECC totals, NIC counters).
+// slowReadings are what the expensive calls return (PCIe throughput, ECC totals, NIC counters),
+// and the readings that change too rarely to be worth a call on every Read (the power cap, which
+// only an administrator changes, and the throttle times, which are counters).
 type slowReadings struct {
 	pcieReceive, pcieTransmit hpu.Value[float64]
+	powerCap                  hpu.Value[float64]
+	throttlePower             hpu.Value[float64]
+	throttleThermal           hpu.Value[float64]
 	ecc, eccDRAM              hpu.ECCErrors
 	nic                       []nicReading // by index in deviceState.ports
 }
@@ -97,7 +108,7 @@ func (s *Source) readIdentity(c *caller, h uintptr, st *deviceState, index int) 
 		st.sensors = nil
 	}
 	if st.handle != h {
-		st.slowRead = false
+		st.slowRead, st.static = false, false
 	}
 	st.handle, st.complete = h, false
 	soft := c.soft
@@ -117,6 +128,7 @@ func (s *Source) readIdentity(c *caller, h uintptr, st *deviceState, index int) 
 	if m, ok := c.uint32(slotModuleID, symGetModuleID, h); ok {
 		st.info.ModuleID = int64(m)
 	}
+
 	pci := c.buf.pci
 	if c.invoke(slotPCIInfo, symGetPCIInfo, []uintptr{h, pci.ptr()}, pci) == Success {
 		st.info.PCIBusID = strings.TrimSpace(string(pci.cstring(pciBusIDOffset, pciBusIDMaxLen)))
@@ -155,10 +167,27 @@ func (s *Source) readIdentity(c *caller, h uintptr, st *deviceState, index int) 
 	st.complete = c.err == nil && c.soft == soft
 }
 
+// readStatic reads the readings that do not change while the handle stays the same; st.static
+// stays false when a call failed (other than with NOT_SUPPORTED), so that it is read again.
+func readStatic(c *caller, h uintptr, st *deviceState) {
+	soft := c.soft
+	st.limits = hpu.TemperatureLimits{
+		Shutdown:  celsius(c.uint32(slotThreshold+thresholdShutdown, symGetTemperatureThreshold, h, thresholdShutdown)),
+		Slowdown:  celsius(c.uint32(slotThreshold+thresholdSlowdown, symGetTemperatureThreshold, h, thresholdSlowdown)),
+		MemoryMax: celsius(c.uint32(slotThreshold+thresholdMemMax, symGetTemperatureThreshold, h, thresholdMemMax)),
+		AIPMax:    celsius(c.uint32(slotThreshold+thresholdAIPMax, symGetTemperatureThreshold, h, thresholdAIPMax)),
+	}
+	st.defaultPower = milli(c.uint32(slotPowerDefault, symGetPowerDefaultLimit, h))
+	st.static = c.err == nil && c.soft == soft
+}
+
 // readReadings fills d's readings from device h; a device-gone error stops at c.err. slowDue
 // makes the slow calls; otherwise their last readings are reported again.
 func (s *Source) readReadings(c *caller, h uintptr, st *deviceState, d *hpu.Device, slowDue bool) {
 	b := c.buf
+	if !st.static {
+		readStatic(c, h, st)
+	}
 	d.Operational = operational(c.bytes(slotOperStatus, symGetOperStatus, h))
 	if c.invoke(slotUtilization, symGetUtilizationRates, []uintptr{h, b.utilization.ptr()}, b.utilization) == Success {
 		d.Utilization = hpu.Some(float64(b.utilization.uint32(utilizationAIPOffset)))
@@ -179,16 +208,9 @@ func (s *Source) readReadings(c *caller, h uintptr, st *deviceState, d *hpu.Devi
 		d.TemperatureOnBoard = celsius(c.uint32(slotTempBoard, symGetTemperature, h, temperatureOnBoard))
 		d.TemperatureHBM = celsius(c.uint32(slotTempHBM, symGetTemperature, h, temperatureHBM))
 	}
-	d.TemperatureLimits = hpu.TemperatureLimits{
-		Shutdown:  celsius(c.uint32(slotThreshold+thresholdShutdown, symGetTemperatureThreshold, h, thresholdShutdown)),
-		Slowdown:  celsius(c.uint32(slotThreshold+thresholdSlowdown, symGetTemperatureThreshold, h, thresholdSlowdown)),
-		MemoryMax: celsius(c.uint32(slotThreshold+thresholdMemMax, symGetTemperatureThreshold, h, thresholdMemMax)),
-		AIPMax:    celsius(c.uint32(slotThreshold+thresholdAIPMax, symGetTemperatureThreshold, h, thresholdAIPMax)),
-	}
+	d.TemperatureLimits, d.PowerLimitDefault = st.limits, st.defaultPower
 
 	d.Power = milli(c.uint32(slotPower, symGetPowerUsage, h))
-	d.PowerLimit = milli(c.uint32(slotPowerCap, symGetPowerLimit, h))
-	d.PowerLimitDefault = milli(c.uint32(slotPowerDefault, symGetPowerDefaultLimit, h))
 	d.Energy = milli64(c.uint64(slotEnergy, symGetTotalEnergy, h))
 
 	d.ClockSoC = megahertz(c.uint32(slotClock, symGetClockInfo, h, clockSoC))
@@ -197,8 +219,6 @@ func (s *Source) readReadings(c *caller, h uintptr, st *deviceState, d *hpu.Devi
 		d.ThrottledPower = hpu.Some(reasons&throttlePower != 0)
 		d.ThrottledThermal = hpu.Some(reasons&throttleThermal != 0)
 	}
-	d.ThrottleTimePower = violationTime(c, h, policyPower)
-	d.ThrottleTimeThermal = violationTime(c, h, policyThermal)
 
 	d.PCIeReplays = count(c.uint32(slotReplays, symGetPCIeReplayCounter, h))
 	d.PCIeLinkGen = count(c.uint32(slotLinkGen, symGetPCIeLinkGeneration, h))
@@ -217,6 +237,8 @@ func (s *Source) readReadings(c *caller, h uintptr, st *deviceState, d *hpu.Devi
 	}
 	slow := &st.slow
 	d.PCIeReceive, d.PCIeTransmit = slow.pcieReceive, slow.pcieTransmit
+	d.PowerLimit = slow.powerCap
+	d.ThrottleTimePower, d.ThrottleTimeThermal = slow.throttlePower, slow.throttleThermal
 	d.ECCErrors, d.ECCErrorsDRAM = slow.ecc, slow.eccDRAM
 
 	d.NICPorts = d.NICPorts[:0]
@@ -240,6 +262,9 @@ func (s *Source) readSlow(c *caller, h uintptr, st *deviceState) {
 	slow := &st.slow
 	slow.pcieReceive = pcieRate(c.uint32(slotPCIe+pcieRX, symGetPCIeThroughput, h, pcieRX))
 	slow.pcieTransmit = pcieRate(c.uint32(slotPCIe+pcieTX, symGetPCIeThroughput, h, pcieTX))
+	slow.powerCap = milli(c.uint32(slotPowerCap, symGetPowerLimit, h))
+	slow.throttlePower = violationTime(c, h, policyPower)
+	slow.throttleThermal = violationTime(c, h, policyThermal)
 	slow.ecc = eccErrors(c, h, slotECC, symGetTotalECCErrors)
 	slow.eccDRAM = eccErrors(c, h, slotECCDRAM, symGetMemoryErrorCounter)
 	for i, p := range st.ports {
@@ -279,6 +304,9 @@ func (s *Source) readNICStats(c *caller, h uintptr, port int64, r *nicReading) {
 			continue
 		}
 		r.stats = appendStat(r.stats, name, value)
+	}
+	if !s.set.NIC.Counters {
+		r.counters = hpu.NICCounters{} // the allowlist's counters are not raw stats either way
 	}
 }
 

@@ -99,7 +99,7 @@ func (s *Source) watch(ctx context.Context) error {
 	if s.events.set != 0 {
 		return nil
 	}
-	c := caller{lib: s.lib, buf: s.evBuf, mon: s.mon}
+	c := caller{lib: s.lib, buf: s.evBuf, mon: s.mon, timed: true}
 	for _, fn := range [...]symbol{symEventSetFree, symRegisterEvents, symEventSetWait} {
 		if !s.lib.has(fn) {
 			return &CallError{Func: fn.String(), Code: ErrorNotSupported}
@@ -116,7 +116,7 @@ func (s *Source) watch(ctx context.Context) error {
 	var devices []watchedDevice
 	var errs []error
 	for i := range int(n) {
-		d := caller{lib: s.lib, buf: s.evBuf, mon: s.mon}
+		d := caller{lib: s.lib, buf: s.evBuf, mon: s.mon, timed: true}
 		h, ok := d.handle(i)
 		uuid := d.string(strict, symGetUUID, h)
 		if ok && register(&d, h, uintptr(set)) {
@@ -182,7 +182,7 @@ func (s *Source) waitSlice(ctx context.Context, d time.Duration) ([]hpu.Event, e
 	if s.lib == nil {
 		return nil, ErrNotRunning
 	}
-	c := caller{lib: s.lib, buf: s.evBuf, mon: s.mon}
+	c := caller{lib: s.lib, buf: s.evBuf, mon: s.mon, timed: true}
 	data := c.buf.event
 	ms := uintptr(max(d, drainWait) / time.Millisecond)
 	var events []hpu.Event

@@ -96,7 +96,7 @@ func (s *Source) Start(ctx context.Context) error {
 	}
 	s.readBuf.pin()
 	s.evBuf.pin()
-	c := caller{lib: lib, buf: s.readBuf, mon: s.mon}
+	c := caller{lib: lib, buf: s.readBuf, mon: s.mon, timed: true}
 	version := c.string(strict, symGetDriverVersion)
 	if c.err != nil && !errors.Is(c.err, ErrorNotSupported) {
 		err := fmt.Errorf("HLML from %q is initialised but unusable: %w", lib.path, c.err)
@@ -165,7 +165,7 @@ func (s *Source) count(ctx context.Context) (int, error) {
 	if s.lib == nil {
 		return 0, ErrNotRunning
 	}
-	c := caller{lib: s.lib, buf: s.readBuf, mon: s.mon}
+	c := caller{lib: s.lib, buf: s.readBuf, mon: s.mon, timed: true}
 	n, ok := c.uint32(strict, symGetCount)
 	if !ok {
 		return 0, c.err
@@ -188,8 +188,9 @@ func (s *Source) readDevice(ctx context.Context, i int, d *hpu.Device, now time.
 		return ErrNotRunning
 	}
 	st := s.devices[i]
+	slowDue = slowDue || !st.slowRead
 	c := caller{lib: s.lib, buf: s.readBuf, mon: s.mon, backoff: s.cfg.Backoff,
-		index: i, uuid: st.uuid, states: st.calls[:], now: now.UnixNano()}
+		index: i, uuid: st.uuid, states: st.calls[:], now: now.UnixNano(), timed: slowDue}
 	d.Index = int64(i)
 	if h, ok := c.handle(i); ok {
 		if !st.complete || st.handle != h {
@@ -197,14 +198,14 @@ func (s *Source) readDevice(ctx context.Context, i int, d *hpu.Device, now time.
 		}
 		if c.err == nil {
 			d.Info = st.info
-			s.readReadings(&c, h, st, d, slowDue || !st.slowRead)
+			s.readReadings(&c, h, st, d, slowDue)
 		}
 	}
 	d.UUID = st.uuid
 	if c.err != nil {
 		*d = hpu.Device{Index: d.Index, UUID: st.uuid, Err: c.err, NICPorts: d.NICPorts[:0]}
-		// The next time it can be read, its identity and slow readings are read afresh.
-		st.complete, st.slowRead = false, false
+		// The next time it can be read, its identity and other readings are read afresh.
+		st.complete, st.static, st.slowRead = false, false, false
 	}
 	return nil
 }
@@ -241,10 +242,10 @@ func (s *Source) shutdown() error {
 	// Without a deadline: the shutdown must happen, whenever the call in flight returns.
 	_ = s.lock.acquire(context.Background(), "shutdown")
 	defer s.lock.release()
+	errs := []error{s.mon.close()}
 	if s.lib == nil {
-		return nil
+		return errors.Join(errs...)
 	}
-	var errs []error
 	if s.events.set != 0 {
 		if rc := s.lib.call(symEventSetFree, []uintptr{s.events.set}); rc != Success {
 			errs = append(errs, &CallError{Func: symEventSetFree.String(), Code: rc})

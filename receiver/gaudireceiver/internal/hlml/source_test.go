@@ -341,6 +341,7 @@ func TestBuffersCatchOverruns(t *testing.T) {
 		{"hlml_get_mac_addr_info", 8, portMaskSize},
 		{"hlml_device_get_uuid", 1, stringSize},
 		{"hlml_device_get_oper_status", 2, stringSize},
+		{"hlml_device_get_violation_status", 8, violationSize},
 	} {
 		t.Run(tc.function, func(t *testing.T) {
 			s := startSource(t, "overrun "+tc.function+" "+strconv.Itoa(tc.bytes))

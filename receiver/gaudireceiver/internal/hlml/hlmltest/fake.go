@@ -82,6 +82,9 @@ func (f *Fake) Calls(tb testing.TB, function string) int {
 	return int(uint32(r))
 }
 
+// TotalCalls counts the calls of every HLML function since the counters were reset.
+func (f *Fake) TotalCalls(tb testing.TB) int64 { return int64(f.call(tb, "fake_hlml_total_calls")) }
+
 // MaxConcurrentCalls is the most HLML calls that were in flight at once since the counters were
 // reset: 1 when every call is serialised.
 func (f *Fake) MaxConcurrentCalls(tb testing.TB) int {

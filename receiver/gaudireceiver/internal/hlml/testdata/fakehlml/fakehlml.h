@@ -291,6 +291,8 @@ int fake_hlml_await_delay(unsigned int timeout_ms);
 void fake_hlml_release_hangs(void);
 /* Calls of one HLML function since the counters were reset. */
 unsigned int fake_hlml_calls(const char *function);
+/* Calls of every HLML function since the counters were reset. */
+unsigned long long fake_hlml_total_calls(void);
 /* The most HLML calls that were ever in flight at once since the counters were reset. */
 unsigned int fake_hlml_max_concurrent_calls(void);
 /* The shortest timeout hlml_event_set_wait was given since the counters were reset (~0u: none). */
