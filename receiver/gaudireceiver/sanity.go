@@ -99,7 +99,12 @@ func (s *sanitizer) check(d *hpu.Device) {
 		if !s.cfg.Power.contains(v) {
 			return false
 		}
-		return s.cfg.Power.LimitRatio == 0 || !d.PowerLimit.Valid || v <= s.cfg.Power.LimitRatio*d.PowerLimit.V
+		// Against the cap in force, or the default limit where the source cannot tell the cap.
+		limit := d.PowerLimit
+		if !limit.Valid {
+			limit = d.PowerLimitDefault
+		}
+		return s.cfg.Power.LimitRatio == 0 || !limit.Valid || v <= s.cfg.Power.LimitRatio*limit.V
 	})
 	s.float(d, "hpu.utilization", &d.Utilization, s.cfg.Utilization.contains)
 	if d.MemoryUsed.Valid && d.MemoryTotal.Valid && (d.MemoryUsed.V < 0 || d.MemoryUsed.V > d.MemoryTotal.V) {
