@@ -144,7 +144,7 @@ func netdev(name string, port int) map[string]string {
 func useSyntheticHLSMI(t *testing.T) {
 	t.Helper()
 	nic := t.TempDir()
-	for name, fixture := range map[string]string{"link.txt": "gaudi2e_n_link.txt", "ports.txt": "gaudi2_n_ports.txt"} {
+	for name, fixture := range map[string]string{"link.txt": "gaudi2e_n_link.txt", "ports.txt": "gaudi2_n_ports.txt", "stats.txt": "SYNTHETIC_gaudi2_n_stats.txt"} {
 		require.NoError(t, os.Symlink(hlsmitest.Fixture(fixture), filepath.Join(nic, name)))
 	}
 	t.Setenv(hlsmitest.EnvQuery, hlsmitest.Fixture("SYNTHETIC_gaudi2_Q_all_fields.csv"))

@@ -46,7 +46,9 @@ func newSource(kind SourceKind, cfg *Config, now func() time.Time, tel component
 			HostRoot: cfg.Sysfs.Root, CollectionInterval: cfg.CollectionInterval, NIC: nic,
 		})
 	case SourceHLSMI:
-		return hlsmi.New(cfg.HLSMI, hlsmi.Options{NICLinks: cfg.Metrics.HpuNicLinkUp.Enabled})
+		return hlsmi.New(cfg.HLSMI, hlsmi.Options{
+			NICLinks: cfg.Metrics.HpuNicLinkUp.Enabled, NIC: nic, NICStatsEvery: hpu.SlowEvery(cfg.CollectionInterval),
+		})
 	case SourceSysfs:
 		return sysfs.New(cfg.Sysfs, nic)
 	default:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
 // DefaultLibraryPath is where the Intel Gaudi software stack installs libhlml.so.
@@ -23,10 +25,6 @@ const (
 )
 
 var temperatureSources = []TemperatureSource{TemperatureAuto, TemperatureHwmon, TemperatureHLML}
-
-// slowTierPeriod is how often the slow calls run when SlowCallsEvery is 0: at most once per
-// this period, and on every scrape when the collection interval is at least this long.
-const slowTierPeriod = 10 * time.Second
 
 // Config is the user configuration of the HLML source.
 type Config struct {
@@ -89,8 +87,5 @@ func (c Config) slowEvery(interval time.Duration) int {
 	if c.SlowCallsEvery > 0 {
 		return c.SlowCallsEvery
 	}
-	if interval <= 0 || interval >= slowTierPeriod {
-		return 1
-	}
-	return int((slowTierPeriod + interval - 1) / interval)
+	return hpu.SlowEvery(interval)
 }

@@ -39,13 +39,16 @@
 // it and says so once in the Read error.
 //
 // With Options.NICLinks, NICPorts come from `hl-smi -n link -i <bus_id>` per device, each
-// port's type from `hl-smi -n ports -i <bus_id>`, asked once per device.
+// port's type from `hl-smi -n ports -i <bus_id>`, asked once per device. With Options.NIC, the
+// ports' counters come from `hl-smi -n stats -i <bus_id>` (the driver's counters by name, as
+// hlml_nic_get_statistics gives them), on one Read in Options.NICStatsEvery, the last values in
+// between; a port only the counters know is reported with its link state unknown.
 //
 // hl-smi's query fields cannot fill: Operational, TemperatureOnBoard, TemperatureHBM,
 // TemperatureLimits, Energy, PowerLimitDefault (power.max is the cap in force, PowerLimit),
 // ThrottledPower and ThrottledThermal (stats.violation.* is the time throttled, not the current
 // state), PCIeReceive, PCIeTransmit, PCIeReplays, RowsReplacedSingle, RowsReplacedDouble,
-// RowsPending, the NIC counters and Info.FirmwareVersion. They stay invalid (empty).
+// RowsPending and Info.FirmwareVersion. They stay invalid (empty).
 //
 // hl-smi runs as a child in its own process group, killed as a whole when the scrape's
 // context ends, and always reaped; its output is capped.

@@ -68,3 +68,15 @@ func PrintableName(name string) bool {
 	}
 	return true
 }
+
+// slowPeriod is how often a source makes its expensive reads when left to choose: at most once
+// per this period of collection interval, and on every scrape when the interval is this long.
+const slowPeriod = 10 * time.Second
+
+// SlowEvery is the scrapes between two of a source's expensive reads for a collection interval.
+func SlowEvery(interval time.Duration) int {
+	if interval <= 0 || interval >= slowPeriod {
+		return 1
+	}
+	return int((slowPeriod + interval - 1) / interval)
+}
