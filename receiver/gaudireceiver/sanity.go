@@ -92,12 +92,19 @@ func (s *sanitizer) check(d *hpu.Device) {
 	for _, l := range []*hpu.Value[float64]{&limits.Slowdown, &limits.Shutdown, &limits.MemoryMax, &limits.AIPMax} {
 		s.float(d, "hpu.temperature.limit", l, temp.contains)
 	}
+	s.float(d, "hpu.memory.temperature", &d.TemperatureHBM, temp.contains)
 	s.float(d, "hpu.power.limit", &d.PowerLimit, s.cfg.Power.contains)
+	s.float(d, "hpu.power.limit.default", &d.PowerLimitDefault, s.cfg.Power.contains)
 	s.float(d, "hpu.power", &d.Power, func(v float64) bool {
 		if !s.cfg.Power.contains(v) {
 			return false
 		}
-		return s.cfg.Power.LimitRatio == 0 || !d.PowerLimit.Valid || v <= s.cfg.Power.LimitRatio*d.PowerLimit.V
+		// Against the cap in force, or the default limit where the source cannot tell the cap.
+		limit := d.PowerLimit
+		if !limit.Valid {
+			limit = d.PowerLimitDefault
+		}
+		return s.cfg.Power.LimitRatio == 0 || !limit.Valid || v <= s.cfg.Power.LimitRatio*limit.V
 	})
 	s.float(d, "hpu.utilization", &d.Utilization, s.cfg.Utilization.contains)
 	if d.MemoryUsed.Valid && d.MemoryTotal.Valid && (d.MemoryUsed.V < 0 || d.MemoryUsed.V > d.MemoryTotal.V) {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
@@ -15,11 +14,11 @@ import (
 // single backend: HLML must be initialised once per process, and both signals must see the
 // same devices.
 type sharedSource struct {
-	cfg    *Config
-	now    func() time.Time
-	logger *zap.Logger
+	cfg *Config
+	now func() time.Time
+	tel component.TelemetrySettings
 	// open builds and starts the backend; openSource outside tests.
-	open      func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error)
+	open      func(context.Context, *Config, func() time.Time, component.TelemetrySettings) (hpu.Source, error)
 	onRelease func()
 
 	mu   sync.Mutex
@@ -32,7 +31,7 @@ func (s *sharedSource) acquire(ctx context.Context) (hpu.Source, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refs == 0 {
-		src, err := s.open(ctx, s.cfg, s.now, s.logger)
+		src, err := s.open(ctx, s.cfg, s.now, s.tel)
 		if err != nil {
 			return nil, err
 		}
@@ -72,13 +71,13 @@ func newSourceRegistry() *sourceRegistry {
 	return &sourceRegistry{sources: map[component.ID]*sharedSource{}}
 }
 
-func (r *sourceRegistry) get(id component.ID, cfg *Config, logger *zap.Logger) *sharedSource {
+func (r *sourceRegistry) get(id component.ID, cfg *Config, tel component.TelemetrySettings) *sharedSource {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.sources[id]; ok {
 		return s
 	}
-	s := &sharedSource{cfg: cfg, now: time.Now, logger: logger, open: openSource}
+	s := &sharedSource{cfg: cfg, now: time.Now, tel: tel, open: openSource}
 	s.onRelease = func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()

@@ -76,7 +76,7 @@ func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error
 		default:
 			return fmt.Errorf("link state %q is neither UP nor DOWN", state)
 		}
-		ports = append(ports, hpu.NICPort{Port: port, External: external[port], Up: up})
+		ports = append(ports, hpu.NICPort{Port: port, External: external[port], Up: hpu.Some(up)})
 		return nil
 	})
 	if err != nil {
