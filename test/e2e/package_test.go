@@ -172,12 +172,20 @@ func TestDebPackage(t *testing.T) {
 
 	t.Run("files, conffiles and the system user", func(t *testing.T) {
 		for path, want := range map[string]string{
-			"/usr/bin/otelcol-gaudi":               "-rwxr-xr-x root root",
-			unitFile:                               "-rw-r--r-- root root",
-			config:                                 "-rw-r----- root otelcol-gaudi",
-			"/etc/otelcol-gaudi/secure.yaml":       "-rw-r----- root otelcol-gaudi",
-			"/etc/otelcol-gaudi/otelcol-gaudi.env": "-rw-r----- root otelcol-gaudi",
-			"/etc/otelcol-gaudi/tls":               "drwxr-x--- root otelcol-gaudi",
+			"/usr/bin/otelcol-gaudi":                  "-rwxr-xr-x root root",
+			unitFile:                                  "-rw-r--r-- root root",
+			config:                                    "-rw-r----- root otelcol-gaudi",
+			"/etc/otelcol-gaudi/secure.yaml":          "-rw-r----- root otelcol-gaudi",
+			"/etc/otelcol-gaudi/otelcol-gaudi.env":    "-rw-r----- root otelcol-gaudi",
+			"/etc/otelcol-gaudi/tls":                  "drwxr-x--- root otelcol-gaudi",
+			"/etc/otelcol-gaudi/training-scrape.yaml": "-rw-r----- root otelcol-gaudi",
+			"/usr/libexec/otelcol-gaudi/otelcol-gaudi-task-prolog.sh":               "-rwxr-xr-x root root",
+			"/usr/libexec/otelcol-gaudi/otelcol-gaudi-task-epilog.sh":               "-rwxr-xr-x root root",
+			"/usr/lib/tmpfiles.d/otelcol-gaudi.conf":                                "-rw-r--r-- root root",
+			"/usr/share/otelcol-gaudi/configs/prometheus/rules/hpu.rules.yaml":      "-rw-r--r-- root root",
+			"/usr/share/otelcol-gaudi/configs/prometheus/rules/training.rules.yaml": "-rw-r--r-- root root",
+			// Created by the postinstall through systemd-tmpfiles, for the Slurm task prologs.
+			"/run/otelcol-gaudi/targets": "drwxrwxrwt root root",
 		} {
 			out, err := exec.Command("stat", "-c", "%A %U %G", path).Output()
 			if got := strings.TrimSpace(string(out)); err != nil || got != want {
@@ -197,7 +205,7 @@ func TestDebPackage(t *testing.T) {
 			conffiles = append(conffiles, strings.Fields(line)[0])
 		}
 		slices.Sort(conffiles)
-		if want := []string{config, "/etc/otelcol-gaudi/otelcol-gaudi.env", "/etc/otelcol-gaudi/secure.yaml"}; !slices.Equal(conffiles, want) {
+		if want := []string{config, "/etc/otelcol-gaudi/otelcol-gaudi.env", "/etc/otelcol-gaudi/secure.yaml", "/etc/otelcol-gaudi/training-scrape.yaml"}; !slices.Equal(conffiles, want) {
 			t.Errorf("conffiles %v, want %v", conffiles, want)
 		}
 		u, err := user.Lookup(pkgName)
@@ -238,6 +246,21 @@ func TestDebPackage(t *testing.T) {
 		t.Logf("systemd-analyze security: exposure %.1f", score)
 		if score > 3.0 {
 			t.Errorf("exposure %.1f, want at most 3.0 (systemd's OK band):\n%s", score, out)
+		}
+	})
+
+	t.Run("the installed configs validate where the unit runs them", func(t *testing.T) {
+		// As the unit: the package's user, in its WorkingDirectory, where the configs' relative rule files resolve.
+		workDir := unitDirectives(t, unitFile)["WorkingDirectory"]
+		if len(workDir) != 1 {
+			t.Fatalf("WorkingDirectory=%v, want one", workDir)
+		}
+		for _, cfg := range []string{config, "/etc/otelcol-gaudi/secure.yaml", "/etc/otelcol-gaudi/training-scrape.yaml"} {
+			cmd := exec.Command("runuser", "-u", pkgName, "--", "/usr/bin/otelcol-gaudi", "validate", "--config", cfg)
+			cmd.Dir = workDir[0]
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("otelcol-gaudi validate --config %s as %s in %s: %v\n%s", cfg, pkgName, cmd.Dir, err, out)
+			}
 		}
 	})
 
@@ -291,7 +314,7 @@ func TestDebPackage(t *testing.T) {
 			t.Errorf("dpkg --remove removed the config %s: %v", config, err)
 		}
 		dpkg(t, "--purge", pkgName)
-		for _, gone := range []string{"/etc/otelcol-gaudi", "/var/lib/otelcol-gaudi", "/var/log/otelcol-gaudi"} {
+		for _, gone := range []string{"/etc/otelcol-gaudi", "/var/lib/otelcol-gaudi", "/var/log/otelcol-gaudi", "/run/otelcol-gaudi"} {
 			if _, err := os.Stat(gone); err == nil {
 				t.Errorf("%s is still there after dpkg --purge", gone)
 			}
@@ -328,13 +351,19 @@ func TestRPMPackage(t *testing.T) {
 		files[parts[2]] = parts[0] + "|" + parts[1]
 	}
 	want := map[string]string{
-		"/usr/bin/otelcol-gaudi":                        "|-rwxr-xr-x root root",
-		"/usr/lib/systemd/system/otelcol-gaudi.service": "|-rw-r--r-- root root",
-		"/etc/otelcol-gaudi/config.yaml":                "cn|-rw-r----- root otelcol-gaudi",
-		"/etc/otelcol-gaudi/secure.yaml":                "cn|-rw-r----- root otelcol-gaudi",
-		"/etc/otelcol-gaudi/otelcol-gaudi.env":          "cn|-rw-r----- root otelcol-gaudi",
-		"/etc/otelcol-gaudi/tls":                        "|drwxr-x--- root otelcol-gaudi",
-		"/usr/share/doc/otelcol-gaudi/security.md":      "|-rw-r--r-- root root",
+		"/usr/bin/otelcol-gaudi":                                                "|-rwxr-xr-x root root",
+		"/usr/lib/systemd/system/otelcol-gaudi.service":                         "|-rw-r--r-- root root",
+		"/etc/otelcol-gaudi/config.yaml":                                        "cn|-rw-r----- root otelcol-gaudi",
+		"/etc/otelcol-gaudi/secure.yaml":                                        "cn|-rw-r----- root otelcol-gaudi",
+		"/etc/otelcol-gaudi/otelcol-gaudi.env":                                  "cn|-rw-r----- root otelcol-gaudi",
+		"/etc/otelcol-gaudi/tls":                                                "|drwxr-x--- root otelcol-gaudi",
+		"/usr/share/doc/otelcol-gaudi/security.md":                              "|-rw-r--r-- root root",
+		"/etc/otelcol-gaudi/training-scrape.yaml":                               "cn|-rw-r----- root otelcol-gaudi",
+		"/usr/libexec/otelcol-gaudi/otelcol-gaudi-task-prolog.sh":               "|-rwxr-xr-x root root",
+		"/usr/libexec/otelcol-gaudi/otelcol-gaudi-task-epilog.sh":               "|-rwxr-xr-x root root",
+		"/usr/lib/tmpfiles.d/otelcol-gaudi.conf":                                "|-rw-r--r-- root root",
+		"/usr/share/otelcol-gaudi/configs/prometheus/rules/hpu.rules.yaml":      "|-rw-r--r-- root root",
+		"/usr/share/otelcol-gaudi/configs/prometheus/rules/training.rules.yaml": "|-rw-r--r-- root root",
 	}
 	for f, w := range want {
 		if files[f] != w {

@@ -9,6 +9,10 @@ for dev in /dev/accel/* /dev/hl*; do
   [ "$group" = root ] && continue
   usermod -a -G "$group" otelcol-gaudi
 done
+# /run/otelcol-gaudi/targets for the Slurm task prologs, now rather than at the next boot.
+if command -v systemd-tmpfiles >/dev/null; then
+  systemd-tmpfiles --create otelcol-gaudi.conf || true
+fi
 # deb: configure <old version> on upgrade, configure alone on install; rpm: 1 on install, 2 on upgrade.
 upgrade=
 case "$1" in

@@ -4,7 +4,7 @@
 set -e
 case "$1" in
   purge)
-    rm -rf /var/lib/otelcol-gaudi /var/log/otelcol-gaudi
+    rm -rf /var/lib/otelcol-gaudi /var/log/otelcol-gaudi /run/otelcol-gaudi
     ;;
 esac
 if [ -d /run/systemd/system ]; then
