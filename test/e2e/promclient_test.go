@@ -67,6 +67,13 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 	t.Cleanup(flood.Close)
 	staticAddr, floodAddr := strings.TrimPrefix(static.URL, "http://"), strings.TrimPrefix(flood.URL, "http://")
 
+	// Any local user can write the targets directory: a target off this node must not be scraped.
+	const offNode = "192.0.2.1:9200"
+	if err := os.WriteFile(filepath.Join(targets, "elsewhere.json"),
+		[]byte(`[{"targets":["`+offNode+`"],"labels":{"training_job_id":"666","training_rank":"0"}}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	promPort, hpuHealthPort := freePort(t), freePort(t)
 	c := startNodeCollectorEnv(t,
 		[]string{"OTELCOL_GAUDI_TARGETS_DIR=" + targets, "OTELCOL_GAUDI_STATIC_TARGETS=[" + staticAddr + "," + floodAddr + "]"},
@@ -249,6 +256,9 @@ scrape_configs:
 		}
 		if v, ok := up[model.LabelValue(floodAddr)]; !ok || v != 0 {
 			t.Errorf("up of the flooding target: %v (present %v), want 0", v, ok)
+		}
+		if _, ok := up["666/rank-0"]; ok {
+			t.Errorf("the off-node target %s written into the targets directory was scraped: %v", offNode, up)
 		}
 		if up[model.LabelValue(staticAddr)] != 1 || up[jobID+"/rank-0"] != 1 {
 			t.Errorf("up of the other targets: %v, want 1", up)
