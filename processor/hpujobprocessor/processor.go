@@ -19,13 +19,26 @@ type hpuJobProcessor struct {
 	logger *zap.Logger
 	tel    *telemetry
 	now    func() time.Time
-	// host is the normalised host name of device metrics without host.name.
+	// host is the normalised host name of device metrics without host.name, and the node the kubelet and
+	// Slurm sources describe.
 	host   string
 	scopes []string
 	attrs  []string
 	table  *table
+	// sources are the orchestrators read in the background (kubelet, Slurm); learnPods is set when the
+	// kubelet is one, so that pod uids are learned from the pipeline.
+	sources   []orchestrator
+	learnPods bool
+	stop      context.CancelFunc
+	done      sync.WaitGroup
 
 	fullLog, noHostLog, invalidLog logLimiter
+}
+
+// orchestrator is a source of device allocations, read off the data path every interval.
+type orchestrator interface {
+	refresh(ctx context.Context)
+	interval() time.Duration
 }
 
 func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func() time.Time, osHostname func() (string, error)) (*hpuJobProcessor, error) {
@@ -33,12 +46,12 @@ func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func()
 	if err != nil {
 		return nil, err
 	}
-	t := newTable(cfg.Expiration, cfg.MaxMappings, cfg.MaxDevices)
-	tel, err := newTelemetry(set, t)
+	t := newTable(cfg.Expiration, cfg.MaxMappings, cfg.MaxDevices, host)
+	tel, err := newTelemetry(set, t, now)
 	if err != nil {
 		return nil, err
 	}
-	return &hpuJobProcessor{
+	p := &hpuJobProcessor{
 		logger: set.Logger,
 		tel:    tel,
 		now:    now,
@@ -46,16 +59,56 @@ func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func()
 		scopes: cfg.ScopeNames,
 		attrs:  cfg.Attributes,
 		table:  t,
-	}, nil
+	}
+	if cfg.Kubelet.Enabled {
+		p.sources = append(p.sources, newKubeletSource(cfg.Kubelet, cfg.MaxMappings, t, now, set.Logger, tel))
+		p.learnPods = true
+	}
+	if cfg.Slurm.JobMappingDir != "" {
+		p.sources = append(p.sources, newSlurmSource(cfg.Slurm, cfg.MaxMappings, t, now, set.Logger, tel))
+	}
+	return p, nil
 }
 
 func (p *hpuJobProcessor) start(context.Context, component.Host) error {
 	p.logger.Info("Attributing HPU metrics to training jobs",
 		zap.String("host_name", p.host), zap.Strings("scope_names", p.scopes), zap.Strings("attributes", p.attrs))
+	if len(p.sources) == 0 {
+		return nil
+	}
+	// The sources outlive Start's context; shutdown stops them.
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	for _, src := range p.sources {
+		p.done.Add(1)
+		go func() {
+			defer p.done.Done()
+			poll(ctx, src)
+		}()
+	}
 	return nil
 }
 
+// poll refreshes a source now and then every interval until ctx ends. A slow source delays only its own
+// next refresh: scrapes read the table, never the source.
+func poll(ctx context.Context, src orchestrator) {
+	t := time.NewTicker(src.interval())
+	defer t.Stop()
+	for {
+		src.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (p *hpuJobProcessor) shutdown(context.Context) error {
+	if p.stop != nil {
+		p.stop()
+		p.done.Wait()
+	}
 	return p.tel.shutdown()
 }
 
@@ -90,6 +143,11 @@ func (p *hpuJobProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 				p.learnJob(ctx, now, res, id, &b)
 			}
 		}
+		if p.learnPods {
+			if uid := strAttr(res, attrPodUID); uid != "" {
+				b.pods = append(b.pods, podSeen{key: podKey{namespace: strAttr(res, attrNamespaceName), name: strAttr(res, attrPodName)}, uid: uid})
+			}
+		}
 		host := ""
 		sms := rm.ScopeMetrics()
 		for j := range sms.Len() {
@@ -111,7 +169,7 @@ func (p *hpuJobProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 			targets = append(targets, target{rm: rm, host: b.hostEntry(host)})
 		}
 	}
-	if len(b.claims) == 0 && len(b.seen) == 0 && len(targets) == 0 {
+	if len(b.claims) == 0 && len(b.seen) == 0 && len(targets) == 0 && len(b.pods) == 0 {
 		return md, nil
 	}
 
@@ -183,7 +241,8 @@ func (p *hpuJobProcessor) learnJob(ctx context.Context, now time.Time, res pcomm
 	}
 }
 
-// appendDevices reads the identities on hpu.info points: hpu.index with hpu.module.id and hpu.uuid.
+// appendDevices reads the identities on hpu.info points: hpu.index with hpu.module.id, hpu.uuid, hpu.serial
+// and hpu.pci.bus_id.
 // Points without hpu.index are skipped; an unknown (negative) module id is left out.
 func appendDevices(dst []deviceSeen, host string, dps pmetric.NumberDataPointSlice) []deviceSeen {
 	for i := range dps.Len() {
@@ -197,12 +256,22 @@ func appendDevices(dst []deviceSeen, host string, dps pmetric.NumberDataPointSli
 		if m, ok := intAttr(attrs, attrModuleID); ok && m >= 0 {
 			d.module, d.hasModule = m, true
 		}
-		if v, ok := attrs.Get(attrUUID); ok && v.Type() == pcommon.ValueTypeStr {
-			d.uuid = v.Str()
+		d.uuid = strAttr(attrs, attrUUID)
+		d.serial = strAttr(attrs, attrSerial)
+		if pci := strAttr(attrs, attrPCIBusID); pci != "" {
+			d.pci = normalizePCIBusID(pci)
 		}
 		dst = append(dst, d)
 	}
 	return dst
+}
+
+// strAttr reads a string attribute; "" when it is missing or not a string.
+func strAttr(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
 }
 
 // intAttr reads an integer attribute, also when a producer wrote it as a decimal string.
@@ -283,13 +352,44 @@ func annotatePoints[P point, S pointSlice[P]](dps S, as []assignment) int64 {
 		if a == nil {
 			continue
 		}
-		attrs.EnsureCapacity(attrs.Len() + len(a.attrs)) // one exact growth instead of append's doubling
-		for j := range a.attrs {
-			a.attrs[j].putInto(attrs)
-		}
+		a.putInto(attrs)
 		n++
 	}
 	return n
+}
+
+// putInto adds the assignment's attributes to a point. Each source owns its keys: where the kubelet or
+// Slurm attributes the device, a job attribute of the same name (k8s.pod.name copied from a job's
+// resource, say) is left out, so that a device never gets the same label twice.
+func (a *assignment) putInto(m pcommon.Map) {
+	n := len(a.attrs) + len(a.orch[srcKubelet]) + len(a.orch[srcSlurm])
+	if a.podUID != "" {
+		n++
+	}
+	m.EnsureCapacity(m.Len() + n) // one exact growth instead of append's doubling
+	for j := range a.attrs {
+		if !a.ownedByOrchestrator(a.attrs[j].key) {
+			a.attrs[j].putInto(m)
+		}
+	}
+	for src := range a.orch {
+		for j := range a.orch[src] {
+			a.orch[src][j].putInto(m)
+		}
+	}
+	if a.podUID != "" {
+		m.PutStr(attrPodUID, a.podUID)
+	}
+}
+
+func (a *assignment) ownedByOrchestrator(key string) bool {
+	switch key {
+	case attrPodName, attrNamespaceName, attrContainerName, attrPodUID:
+		return a.orch[srcKubelet] != nil
+	case attrSlurmJobID, attrSlurmUser, attrSlurmPartition:
+		return a.orch[srcSlurm] != nil
+	}
+	return false
 }
 
 // lookup finds the assignment of the point's device, by hpu.index, or by hpu.uuid for points without an
