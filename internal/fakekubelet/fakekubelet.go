@@ -64,6 +64,7 @@ type Kubelet struct {
 	allocatable map[string][]string
 	hang        bool
 	lists       int
+	hanging     int
 	srv         *grpc.Server
 	lis         *net.UnixListener
 }
@@ -140,6 +141,13 @@ func (k *Kubelet) Lists() int {
 	return k.lists
 }
 
+// Hanging returns how many List calls are waiting in SetHang's way now.
+func (k *Kubelet) Hanging() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.hanging
+}
+
 // List implements the PodResourcesLister service: every pod, with the devices, DRA claims and CPUs
 // of its containers, as the kubelet's podresources server answers.
 func (k *Kubelet) List(ctx context.Context, _ *podresourcesv1.ListPodResourcesRequest) (*podresourcesv1.ListPodResourcesResponse, error) {
@@ -148,7 +156,13 @@ func (k *Kubelet) List(ctx context.Context, _ *podresourcesv1.ListPodResourcesRe
 	hang, pods := k.hang, k.pods
 	k.mu.Unlock()
 	if hang {
+		k.mu.Lock()
+		k.hanging++
+		k.mu.Unlock()
 		<-ctx.Done()
+		k.mu.Lock()
+		k.hanging--
+		k.mu.Unlock()
 		return nil, ctx.Err()
 	}
 	resp := &podresourcesv1.ListPodResourcesResponse{}

@@ -72,6 +72,9 @@ func (k *kubeletSource) interval() time.Duration { return k.cfg.RefreshInterval 
 // refresh asks the kubelet once. On failure the previous view stays until it expires.
 func (k *kubeletSource) refresh(ctx context.Context) {
 	pods, allocatable, err := k.call(ctx)
+	if ctx.Err() != nil {
+		return // shutting down: the call was cancelled, nothing failed
+	}
 	if err != nil {
 		res := classify(err)
 		k.tel.recordRefresh(ctx, srcKubelet, res)
