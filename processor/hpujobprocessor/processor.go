@@ -31,8 +31,25 @@ type hpuJobProcessor struct {
 	learnPods bool
 	stop      context.CancelFunc
 	done      sync.WaitGroup
+	scratch   sync.Pool // of *scratch
 
 	fullLog, noHostLog, invalidLog logLimiter
+}
+
+// scratch is a batch's working memory, pooled so that a scrape of a node's devices allocates none of it.
+type scratch struct {
+	targets [4]target
+	hosts   [2]hostAssignments
+	seen    [16]deviceSeen
+	assign  [16]assignment // the first host's assignments
+}
+
+// clear drops what the batch referenced (its resources, the table's attribute slices) before reuse.
+func (sc *scratch) clear() {
+	clear(sc.targets[:])
+	clear(sc.hosts[:])
+	clear(sc.seen[:])
+	clear(sc.assign[:])
 }
 
 // orchestrator is a source of device allocations, read off the data path every interval.
@@ -60,6 +77,7 @@ func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func()
 		attrs:  cfg.Attributes,
 		table:  t,
 	}
+	p.scratch.New = func() any { return new(scratch) }
 	if cfg.Kubelet.Enabled {
 		p.sources = append(p.sources, newKubeletSource(cfg.Kubelet, cfg.MaxMappings, t, now, set.Logger, tel))
 		p.learnPods = true
@@ -122,15 +140,14 @@ type target struct {
 // data points. Both passes over the data run outside the lock; only the table update and the lookup of the
 // batch's hosts' assignments hold it.
 func (p *hpuJobProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	var (
-		b          batch
-		targetsBuf [4]target
-		hostsBuf   [2]hostAssignments
-		seenBuf    [16]deviceSeen
-	)
-	targets := targetsBuf[:0]
-	b.hosts = hostsBuf[:0]
-	b.seen = seenBuf[:0]
+	var b batch
+	sc := p.scratch.Get().(*scratch)
+	defer p.scratch.Put(sc)
+	defer sc.clear()
+	targets := sc.targets[:0]
+	sc.hosts[0].as = sc.assign[:0]
+	b.hosts = sc.hosts[:0]
+	b.seen = sc.seen[:0]
 	b.wantConflicts = p.logger.Core().Enabled(zap.DebugLevel)
 	now := p.now()
 
@@ -211,7 +228,13 @@ func (b *batch) hostEntry(host string) int {
 			return i
 		}
 	}
-	b.hosts = append(b.hosts, hostAssignments{host: host})
+	if len(b.hosts) < cap(b.hosts) {
+		// Keep the buffer an entry of the backing array may already hold (scratch.assign, the first host's).
+		b.hosts = b.hosts[:len(b.hosts)+1]
+		b.hosts[len(b.hosts)-1].host = host
+	} else {
+		b.hosts = append(b.hosts, hostAssignments{host: host})
+	}
 	return len(b.hosts) - 1
 }
 
