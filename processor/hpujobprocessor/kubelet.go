@@ -37,26 +37,31 @@ const maxKubeletResponse = 4 << 20
 // kubeletSource asks the kubelet's PodResources API which pod and container each HPU is allocated to, off
 // the data path, and replaces the table's kubelet view with the answer.
 type kubeletSource struct {
+	sourceBase
 	cfg       KubeletConfig
 	kind      refKind // how the device plugin's device IDs name HPUs
 	resources map[string]bool
 	drivers   map[string]bool
+	// hint is the last device_id diagnostic logged, so that it is logged once per change.
+	hint string
+}
+
+// sourceBase is what the kubelet and Slurm sources share: where they put their view, and how they report.
+type sourceBase struct {
 	maxAllocs int
 	table     *table
 	now       func() time.Time
 	logger    *zap.Logger
 	tel       *telemetry
 	state     stateLog
-	// hint is the last device_id diagnostic logged, so that it is logged once per change.
-	hint string
 }
 
-func newKubeletSource(cfg KubeletConfig, maxAllocs int, t *table, now func() time.Time, logger *zap.Logger, tel *telemetry) *kubeletSource {
+func newKubeletSource(cfg KubeletConfig, base sourceBase) *kubeletSource {
+	base.logger = base.logger.With(zap.String("source", "kubelet"), zap.String("socket", cfg.Socket))
+	base.state = stateLog{what: "the kubelet's PodResources API"}
 	k := &kubeletSource{
-		cfg: cfg, kind: deviceIDKinds[cfg.DeviceID], maxAllocs: maxAllocs, table: t, now: now, tel: tel,
-		logger:    logger.With(zap.String("source", "kubelet"), zap.String("socket", cfg.Socket)),
+		sourceBase: base, cfg: cfg, kind: deviceIDKinds[cfg.DeviceID],
 		resources: make(map[string]bool), drivers: make(map[string]bool),
-		state: stateLog{what: "the kubelet's PodResources API"},
 	}
 	for _, r := range cfg.ResourceNames {
 		k.resources[r] = true
@@ -301,16 +306,14 @@ const (
 var results = []string{resultOK, resultAbsent, resultPermissionDenied, resultUnavailable, resultTimeout, resultMalformed, resultError}
 
 // stateLog logs a source's state once per change: a failure is logged when it starts, not per refresh.
+// Only the source's own goroutine uses it.
 type stateLog struct {
-	what  string // "the kubelet", "the Slurm job-mapping directory"
-	mu    sync.Mutex
+	what  string // "the kubelet's PodResources API", "the Slurm job-mapping directory"
 	last  string
 	wasOK bool
 }
 
 func (s *stateLog) change(logger *zap.Logger, state string, err error, fields ...zap.Field) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if state == s.last {
 		return
 	}

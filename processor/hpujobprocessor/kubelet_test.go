@@ -67,23 +67,24 @@ func startKubelet(t *testing.T, pods ...fakekubelet.Pod) (*fakekubelet.Kubelet, 
 	return k, socket
 }
 
-// podLabels returns, per hpu.index, "namespace/pod/container" of the batch's gaudi points ("" when none;
-// "+uid" appended when k8s.pod.uid is set). It fails if the points of one device disagree.
-func podLabels(t testing.TB, md pmetric.Metrics) map[int64]string {
+// podKeys are the kubelet's attributes, in the order deviceAttrs joins them.
+var podKeys = []string{attrNamespaceName, attrPodName, attrContainerName, attrPodUID}
+
+// deviceAttrs returns, per hpu.index, the values of keys on the batch's gaudi points joined by "/" (devices
+// without any left out). It fails if the points of one device disagree, or if a point without hpu.index
+// (a self-metric) carries any of them.
+func deviceAttrs(t testing.TB, md pmetric.Metrics, keys ...string) map[int64]string {
 	t.Helper()
 	out := map[int64]string{}
 	seen := map[int64]bool{}
 	forEachGaudiPoint(md, func(metric string, attrs pcommon.Map) {
 		var parts []string
-		for _, k := range []string{attrNamespaceName, attrPodName, attrContainerName} {
+		for _, k := range keys {
 			if v, ok := attrs.Get(k); ok {
-				parts = append(parts, v.Str())
+				parts = append(parts, v.AsString())
 			}
 		}
 		label := strings.Join(parts, "/")
-		if v, ok := attrs.Get(attrPodUID); ok {
-			label += "+" + v.Str()
-		}
 		idx, ok := attrs.Get(attrIndex)
 		if !ok {
 			require.Emptyf(t, label, "%s has no hpu.index but carries %q", metric, label)
@@ -93,22 +94,30 @@ func podLabels(t testing.TB, md pmetric.Metrics) map[int64]string {
 			require.Equalf(t, out[idx.Int()], label, "points of device %d disagree (%s)", idx.Int(), metric)
 		}
 		seen[idx.Int()] = true
-		if label != "" {
-			out[idx.Int()] = label
-		}
+		out[idx.Int()] = label
 	})
+	for idx, l := range out {
+		if l == "" {
+			delete(out, idx)
+		}
+	}
 	return out
 }
 
-// scrapeUntil sends gaudi scrapes until the pods on their points are want.
-func (tp *testProcessor) scrapeUntil(t *testing.T, want map[int64]string) {
+func podLabels(t testing.TB, md pmetric.Metrics) map[int64]string {
+	return deviceAttrs(t, md, podKeys...)
+}
+
+// scrapeUntil sends gaudi scrapes until the values of keys on their devices are want.
+func (tp *testProcessor) scrapeUntil(t *testing.T, want map[int64]string, keys ...string) {
 	t.Helper()
-	var got map[int64]string
-	require.Eventually(t, func() bool {
+	if len(keys) == 0 {
+		keys = podKeys
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		tp.send(t, gaudiBatch("", testDevices(8)))
-		got = podLabels(t, tp.last(t))
-		return assert.ObjectsAreEqual(want, got)
-	}, 10*time.Second, 10*time.Millisecond, "pods on the devices: got %v, want %v", func() any { return got }())
+		assert.Equal(c, want, deviceAttrs(t, tp.last(t), keys...), "%v on the devices", keys)
+	}, 10*time.Second, 10*time.Millisecond)
 }
 
 // waitRefresh waits until the kubelet source has reported result at least n times more than before.
@@ -150,7 +159,7 @@ func TestKubeletAttribution(t *testing.T) {
 	for idx, l := range wantGaudiNode {
 		for _, p := range gaudiNode() {
 			if strings.HasPrefix(l, p.Namespace+"/"+p.Name+"/") {
-				withUID[idx] = l + "+" + p.UID
+				withUID[idx] = l + "/" + p.UID
 			}
 		}
 	}

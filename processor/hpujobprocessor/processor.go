@@ -78,12 +78,13 @@ func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func()
 		table:  t,
 	}
 	p.scratch.New = func() any { return new(scratch) }
+	base := sourceBase{maxAllocs: cfg.MaxMappings, table: t, now: now, logger: set.Logger, tel: tel}
 	if cfg.Kubelet.Enabled {
-		p.sources = append(p.sources, newKubeletSource(cfg.Kubelet, cfg.MaxMappings, t, now, set.Logger, tel))
+		p.sources = append(p.sources, newKubeletSource(cfg.Kubelet, base))
 		p.learnPods = true
 	}
 	if cfg.Slurm.JobMappingDir != "" {
-		p.sources = append(p.sources, newSlurmSource(cfg.Slurm, cfg.MaxMappings, t, now, set.Logger, tel))
+		p.sources = append(p.sources, newSlurmSource(cfg.Slurm, base))
 	}
 	return p, nil
 }

@@ -29,22 +29,15 @@ const maxMappingFile = 4096
 // slurmSource reads the job-mapping directory that the Slurm prolog fills and the epilog empties: one file
 // per HPU, named by its module id (what HABANA_VISIBLE_MODULES lists), naming the job that holds it.
 type slurmSource struct {
+	sourceBase
 	cfg        SlurmConfig
-	maxAllocs  int
-	table      *table
-	now        func() time.Time
-	logger     *zap.Logger
-	tel        *telemetry
-	state      stateLog
 	invalidLog logLimiter
 }
 
-func newSlurmSource(cfg SlurmConfig, maxAllocs int, t *table, now func() time.Time, logger *zap.Logger, tel *telemetry) *slurmSource {
-	return &slurmSource{
-		cfg: cfg, maxAllocs: maxAllocs, table: t, now: now, tel: tel,
-		logger: logger.With(zap.String("source", "slurm"), zap.String("job_mapping_dir", cfg.JobMappingDir)),
-		state:  stateLog{what: "the Slurm job-mapping directory"},
-	}
+func newSlurmSource(cfg SlurmConfig, base sourceBase) *slurmSource {
+	base.logger = base.logger.With(zap.String("source", "slurm"), zap.String("job_mapping_dir", cfg.JobMappingDir))
+	base.state = stateLog{what: "the Slurm job-mapping directory"}
+	return &slurmSource{sourceBase: base, cfg: cfg}
 }
 
 func (s *slurmSource) interval() time.Duration { return s.cfg.RefreshInterval }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -21,38 +19,11 @@ func slurmConfig(dir string) *Config {
 	return cfg
 }
 
-// slurmLabels returns, per hpu.index, "job/user/partition" of the batch's gaudi points with a Slurm job.
-func slurmLabels(t testing.TB, md pmetric.Metrics) map[int64]string {
-	t.Helper()
-	out := map[int64]string{}
-	forEachGaudiPoint(md, func(metric string, attrs pcommon.Map) {
-		var parts []string
-		for _, k := range []string{attrSlurmJobID, attrSlurmUser, attrSlurmPartition} {
-			if v, ok := attrs.Get(k); ok {
-				parts = append(parts, v.Str())
-			}
-		}
-		idx, ok := attrs.Get(attrIndex)
-		if !ok {
-			require.Emptyf(t, parts, "%s has no hpu.index but carries %v", metric, parts)
-			return
-		}
-		if l := strings.Join(parts, "/"); l != "" {
-			require.Truef(t, out[idx.Int()] == "" || out[idx.Int()] == l, "points of device %d disagree (%s)", idx.Int(), metric)
-			out[idx.Int()] = l
-		}
-	})
-	return out
-}
+var slurmKeys = []string{attrSlurmJobID, attrSlurmUser, attrSlurmPartition}
 
 func (tp *testProcessor) slurmUntil(t *testing.T, want map[int64]string) {
 	t.Helper()
-	var got map[int64]string
-	require.Eventually(t, func() bool {
-		tp.send(t, gaudiBatch("", testDevices(8)))
-		got = slurmLabels(t, tp.last(t))
-		return assert.ObjectsAreEqual(want, got)
-	}, 10*time.Second, 10*time.Millisecond, "Slurm jobs on the devices: got %v, want %v", func() any { return got }())
+	tp.scrapeUntil(t, want, slurmKeys...)
 }
 
 func write(t *testing.T, path, content string) {

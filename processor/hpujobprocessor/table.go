@@ -262,15 +262,15 @@ func (t *table) learnDevice(now time.Time, s *deviceSeen, b *batch) {
 	t.devices++
 }
 
-// forgetOtherIndexes drops identities that another index held for the same module, uuid, serial or PCI
-// bus id: the driver renumbered the devices, and the old entries would make claims ambiguous.
+// forgetOtherIndexes drops identities that another index held for the same module or uuid: the driver
+// renumbered the devices, and the old entries would make claims ambiguous. (The uuid goes with the serial
+// and the PCI address, so those need no check of their own.)
 func (t *table) forgetOtherIndexes(hs *hostState, s *deviceSeen) {
 	for idx, d := range hs.devices {
 		if idx == s.index {
 			continue
 		}
-		if (s.hasModule && d.hasModule && d.module == s.module) || (s.uuid != "" && d.uuid == s.uuid) ||
-			(s.serial != "" && d.serial == s.serial) || (s.pci != "" && d.pci == s.pci) {
+		if (s.hasModule && d.hasModule && d.module == s.module) || (s.uuid != "" && d.uuid == s.uuid) {
 			delete(hs.devices, idx)
 			t.devices--
 		}

@@ -119,13 +119,9 @@ type exportingNode struct {
 func startExportingNode(t *testing.T, receivers string, extra ...string) *exportingNode {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "metrics.jsonl")
-	promPort, grpcPort, httpPort, telemetryPort, hpuHealthPort := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-	sets := append([]string{
-		"receivers::gaudi::source=simulator",
+	promPort, telemetryPort, hpuHealthPort := freePort(t), freePort(t), freePort(t)
+	c := startNodeCollector(t, "node.yaml", append([]string{
 		"receivers::gaudi::simulator::devices=8",
-		"receivers::gaudi::collection_interval=1s",
-		fmt.Sprintf("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
-		fmt.Sprintf("receivers::otlp::protocols::http::endpoint=127.0.0.1:%d", httpPort),
 		fmt.Sprintf("extensions::hpu_health::endpoint=127.0.0.1:%d", hpuHealthPort),
 		fmt.Sprintf("exporters::prometheus::endpoint=127.0.0.1:%d", promPort),
 		fmt.Sprintf("service::telemetry::metrics::readers=[{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", telemetryPort),
@@ -133,8 +129,7 @@ func startExportingNode(t *testing.T, receivers string, extra ...string) *export
 		"exporters::file::flush_interval=100ms",
 		"service::pipelines::metrics::receivers=" + receivers,
 		"service::pipelines::metrics::exporters=[prometheus, file]",
-	}, extra...)
-	c := startCollector(t, filepath.Join(repoRoot, "configs", "node.yaml"), sets...)
+	}, extra...)...).collector
 	c.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
 	c.telemetryURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
 	return &exportingNode{collector: c, file: file}
