@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -380,19 +379,18 @@ func TestSlurmJobMapping(t *testing.T) {
 	}
 	slurm := func(script string, env ...string) {
 		t.Helper()
-		cmd := exec.Command("sh", filepath.Join(repoRoot, "deploy", "slurm", script))
-		cmd.Env = append(os.Environ(), append(env, "OTELCOL_GAUDI_SLURM_DIR="+dir, "OTELCOL_GAUDI_SYSFS="+sysfs)...)
-		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
-			t.Fatalf("%s: %v\n%s", script, err, out)
+		stdout, stderr, err := runSlurmScript(t, script, append(env, "OTELCOL_GAUDI_SLURM_DIR="+dir, "OTELCOL_GAUDI_SYSFS="+sysfs))
+		if err != nil || stdout+stderr != "" {
+			t.Fatalf("%s: %v\n%s%s", script, err, stdout, stderr)
 		}
 	}
 	keys := []string{"slurm.job.id", "slurm.job.user", "slurm.job.partition"}
 
-	slurm("prolog.sh", "SLURM_JOB_ID=4242", "SLURM_JOB_USER=alice", "SLURM_JOB_PARTITION=gaudi3", "SLURM_JOB_GPUS=1,2")
+	slurm("otelcol-gaudi-prolog.sh", "SLURM_JOB_ID=4242", "SLURM_JOB_USER=alice", "SLURM_JOB_PARTITION=gaudi3", "SLURM_JOB_GPUS=1,2")
 	c.waitDevices(t, "Slurm jobs", map[string]string{"1": "4242/alice/gaudi3", "2": "4242/alice/gaudi3"}, keys...)
-	slurm("prolog.sh", "SLURM_JOB_ID=4243_7", "SLURM_JOB_USER=bob", "SLURM_JOB_PARTITION=gaudi3", "OTELCOL_GAUDI_HPU_MODULES="+modules[5])
+	slurm("otelcol-gaudi-prolog.sh", "SLURM_JOB_ID=4243_7", "SLURM_JOB_USER=bob", "SLURM_JOB_PARTITION=gaudi3", "OTELCOL_GAUDI_HPU_MODULES="+modules[5])
 	c.waitDevices(t, "Slurm jobs", map[string]string{"1": "4242/alice/gaudi3", "2": "4242/alice/gaudi3", "5": "4243_7/bob/gaudi3"}, keys...)
-	slurm("epilog.sh", "SLURM_JOB_ID=4242")
+	slurm("otelcol-gaudi-epilog.sh", "SLURM_JOB_ID=4242")
 	c.waitDevices(t, "Slurm jobs", map[string]string{"5": "4243_7/bob/gaudi3"}, keys...)
 
 	families := waitForFamilies(t, c.process, c.metricsURL, "hpu_power_watts")
@@ -401,6 +399,6 @@ func TestSlurmJobMapping(t *testing.T) {
 	}) {
 		t.Errorf("hpu_power_watts of HPU 5 on /metrics has no slurm_job_id 4243_7: %v", families["hpu_power_watts"])
 	}
-	slurm("epilog.sh", "SLURM_JOB_ID=4243_7")
+	slurm("otelcol-gaudi-epilog.sh", "SLURM_JOB_ID=4243_7")
 	c.waitDevices(t, "Slurm jobs", map[string]string{}, keys...)
 }

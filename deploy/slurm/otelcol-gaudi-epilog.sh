@@ -1,5 +1,5 @@
 #!/bin/sh
-# Slurm Epilog for otelcol-gaudi: removes the job-mapping files prolog.sh wrote for this job, so that its
+# Slurm Epilog for otelcol-gaudi: removes the job-mapping files otelcol-gaudi-prolog.sh wrote for this job, so that its
 # HPUs lose the job's labels at the collector's next read of the directory. See docs/slurm.md.
 #
 # Only files that name this job are removed, whichever HPUs they are for: a file another job's prolog already

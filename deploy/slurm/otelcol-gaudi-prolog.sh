@@ -2,7 +2,7 @@
 # Slurm Prolog for otelcol-gaudi: records which job holds which HPU, so that the collector's hpu_job processor
 # puts slurm.job.id (and slurm.job.user, slurm.job.partition) on the series of those HPUs. See docs/slurm.md.
 #
-# Install as (or call from) slurmd's Prolog on every Gaudi node; the Epilog is epilog.sh beside it. For each
+# Install as (or call from) slurmd's Prolog on every Gaudi node; the Epilog is otelcol-gaudi-epilog.sh. For each
 # HPU of the job it writes one file named by the HPU's module id (what HABANA_VISIBLE_MODULES lists):
 #
 #   /var/run/otelcol-gaudi/slurm-jobs/<module id>:
