@@ -305,12 +305,13 @@ func TestKubernetesPodAttribution(t *testing.T) {
 		}
 	}
 
-	// The pod is deleted: once the kubelet has answered a refresh that began after the deletion, the next
-	// scrape carries it no more.
+	// The pod is deleted: once a refresh that began after the deletion has been applied (refreshes run one
+	// after the other, so the third call since then has begun only after the second was applied), the next
+	// scrapes carry it no more.
 	lists := node.Lists()
 	node.SetPods(slices.Delete(slices.Clone(pods), 2, 3)...)
 	eventually(t, 30*time.Second, func() (bool, string) {
-		return node.Lists() >= lists+2, fmt.Sprintf("the kubelet answered %d refreshes since the deletion", node.Lists()-lists)
+		return node.Lists() >= lists+3, fmt.Sprintf("the kubelet was called %d times since the deletion", node.Lists()-lists)
 	})
 	scrapes := c.waitScrapes(t, len(c.gaudiScrapes(t))+1)
 	delete(want, "0")
