@@ -23,7 +23,7 @@ import (
 
 // The four dashboards and the variables each must define.
 var wantBoards = map[string][]string{
-	"otelcol-gaudi-hpu":            {"datasource", "host", "hpu", "job"},
+	"otelcol-gaudi-hpu":            {"datasource", "host", "hpu", "job", "namespace", "pod"},
 	"otelcol-gaudi-training":       {"datasource", "loki_datasource", "host", "job", "rank"},
 	"otelcol-gaudi-infrastructure": {"datasource", "host"},
 	"otelcol-gaudi-alerts":         {"datasource", "loki_datasource", "host", "severity", "alertname"},

@@ -12,9 +12,11 @@ import (
 // Representative values of the variables: one value, several (Grafana formats them as a regex
 // alternation) and All (the allValue).
 var variableValues = []map[string]string{
-	{"host": "gaudi-node-01", "hpu": "3", "job": "job-7f3a", "rank": "0", "severity": "critical", "alertname": "HPUHighTemperature"},
-	{"host": "(gaudi-node-01|gaudi-node-02)", "hpu": "(0|3)", "job": "(job-7f3a|job-8b4c)", "rank": "(0|1)", "severity": "(critical|warning)", "alertname": "(HPUHighTemperature|TrainingStalled)"},
-	{"host": ".*", "hpu": ".*", "job": ".*", "rank": ".*", "severity": ".*", "alertname": ".*"},
+	{"host": "gaudi-node-01", "hpu": "3", "job": "job-7f3a", "rank": "0", "severity": "critical", "alertname": "HPUHighTemperature",
+		"namespace": "training", "pod": "llama3-8b-worker-0"},
+	{"host": "(gaudi-node-01|gaudi-node-02)", "hpu": "(0|3)", "job": "(job-7f3a|job-8b4c)", "rank": "(0|1)", "severity": "(critical|warning)", "alertname": "(HPUHighTemperature|TrainingStalled)",
+		"namespace": "(training|research)", "pod": "(llama3-8b-worker-0|vision-dra-0)"},
+	{"host": ".*", "hpu": ".*", "job": ".*", "rank": ".*", "severity": ".*", "alertname": ".*", "namespace": ".*", "pod": ".*"},
 }
 
 var promParser = parser.NewParser(parser.Options{})
@@ -212,7 +214,7 @@ func TestQueriesUseTheVariables(t *testing.T) {
 						uses("hpu")
 					}
 					if strings.HasPrefix(n, "hpu_") && !slices.Contains(notPerDevice, n) {
-						uses("job")
+						uses("job", "namespace", "pod")
 					}
 				}
 			case "otelcol-gaudi-training":

@@ -30,8 +30,58 @@ type Config struct {
 	ScopeNames []string `mapstructure:"scope_names"`
 	// Attributes are the job's resource attributes copied onto the data points of the devices it uses.
 	Attributes []string `mapstructure:"attributes"`
+	// Kubelet attributes devices to the pods and containers the kubelet allocated them to.
+	Kubelet KubeletConfig `mapstructure:"kubelet"`
+	// Slurm attributes devices to Slurm jobs through a job-mapping directory.
+	Slurm SlurmConfig `mapstructure:"slurm"`
 
 	_ struct{}
+}
+
+// KubeletConfig configures attribution from the kubelet's PodResources API.
+type KubeletConfig struct {
+	// Enabled turns pod attribution on. While the socket does not exist, it stays idle.
+	Enabled bool `mapstructure:"enabled"`
+	// Socket is the kubelet's PodResources unix socket.
+	Socket string `mapstructure:"socket"`
+	// ResourceNames are the device-plugin resources whose devices are HPUs.
+	ResourceNames []string `mapstructure:"resource_names"`
+	// DRADriverNames are the DRA drivers whose allocated devices are HPUs.
+	DRADriverNames []string `mapstructure:"dra_driver_names"`
+	// DeviceID is the identity the device plugin registers devices by: serial, uuid, module_id or pci_bus_id.
+	DeviceID string `mapstructure:"device_id"`
+	// RefreshInterval is how often the kubelet is asked; scrapes read the last answer.
+	RefreshInterval time.Duration `mapstructure:"refresh_interval"`
+	// Timeout bounds each call to the kubelet.
+	Timeout time.Duration `mapstructure:"timeout"`
+
+	_ struct{}
+}
+
+// SlurmConfig configures attribution from a Slurm job-mapping directory.
+type SlurmConfig struct {
+	// JobMappingDir holds one file per HPU module id, written by the prolog and removed by the epilog.
+	// Empty turns Slurm attribution off.
+	JobMappingDir string `mapstructure:"job_mapping_dir"`
+	// RefreshInterval is how often the directory is read.
+	RefreshInterval time.Duration `mapstructure:"refresh_interval"`
+
+	_ struct{}
+}
+
+// Device identities the kubelet's device IDs can be matched by (the kubelet.device_id setting).
+const (
+	deviceIDSerial   = "serial"
+	deviceIDUUID     = "uuid"
+	deviceIDModuleID = "module_id"
+	deviceIDPCIBusID = "pci_bus_id"
+)
+
+var deviceIDKinds = map[string]refKind{
+	deviceIDSerial:   refSerial,
+	deviceIDUUID:     refUUID,
+	deviceIDModuleID: refModule,
+	deviceIDPCIBusID: refPCI,
 }
 
 var _ confmap.Validator = (*Config)(nil)
@@ -43,6 +93,16 @@ func createDefaultConfig() component.Config {
 		MaxDevices:  4096,
 		ScopeNames:  []string{gaudiReceiverScope},
 		Attributes:  []string{attrJobID, attrRank},
+		Kubelet: KubeletConfig{
+			Enabled:         true,
+			Socket:          "/var/lib/kubelet/pod-resources/kubelet.sock",
+			ResourceNames:   []string{"habana.ai/gaudi"},
+			DRADriverNames:  []string{"gaudi.intel.com"},
+			DeviceID:        deviceIDSerial,
+			RefreshInterval: 5 * time.Second,
+			Timeout:         2 * time.Second,
+		},
+		Slurm: SlurmConfig{RefreshInterval: 5 * time.Second},
 	}
 }
 
@@ -81,7 +141,49 @@ func (cfg *Config) Validate() error {
 		}
 		seen[a] = true
 	}
+	errs = append(errs, cfg.Kubelet.validate()...)
+	if cfg.Slurm.JobMappingDir != "" && cfg.Slurm.RefreshInterval <= 0 {
+		errs = append(errs, fmt.Errorf("slurm.refresh_interval must be positive, got %s", cfg.Slurm.RefreshInterval))
+	}
 	return errors.Join(errs...)
+}
+
+func (k *KubeletConfig) validate() []error {
+	if !k.Enabled {
+		return nil
+	}
+	var errs []error
+	if k.Socket == "" {
+		errs = append(errs, errors.New("kubelet.socket is empty (set kubelet.enabled: false to turn pod attribution off)"))
+	}
+	if _, ok := deviceIDKinds[k.DeviceID]; !ok {
+		errs = append(errs, fmt.Errorf("kubelet.device_id %q: want serial, uuid, module_id or pci_bus_id", k.DeviceID))
+	}
+	if k.RefreshInterval <= 0 {
+		errs = append(errs, fmt.Errorf("kubelet.refresh_interval must be positive, got %s", k.RefreshInterval))
+	}
+	if k.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("kubelet.timeout must be positive, got %s", k.Timeout))
+	}
+	if len(k.ResourceNames) == 0 && len(k.DRADriverNames) == 0 {
+		errs = append(errs, errors.New("kubelet: resource_names and dra_driver_names are both empty, so no device could be attributed"))
+	}
+	for _, l := range []struct {
+		key  string
+		vals []string
+	}{{"resource_names", k.ResourceNames}, {"dra_driver_names", k.DRADriverNames}} {
+		seen := map[string]bool{}
+		for i, v := range l.vals {
+			switch {
+			case v == "":
+				errs = append(errs, fmt.Errorf("kubelet.%s[%d] is empty", l.key, i))
+			case seen[v]:
+				errs = append(errs, fmt.Errorf("kubelet.%s[%d] %q is listed twice", l.key, i, v))
+			}
+			seen[v] = true
+		}
+	}
+	return errs
 }
 
 // resolveHostName returns the configured host name, or the OS hostname, normalised for comparison.

@@ -34,6 +34,26 @@ func TestLoadConfig(t *testing.T) {
 			c.MaxDevices = 64
 			c.ScopeNames = []string{gaudiReceiverScope, "my.other.hpu.scraper"}
 			c.Attributes = []string{attrJobID, attrRank, attrLocalRank, "service.name"}
+			c.Kubelet = KubeletConfig{
+				Enabled: true, Socket: "/host/pod-resources/kubelet.sock",
+				ResourceNames: []string{"habana.ai/gaudi", "habana.ai/gaudi3"}, DRADriverNames: []string{"gaudi.intel.com"},
+				DeviceID: "uuid", RefreshInterval: 10 * time.Second, Timeout: time.Second,
+			}
+			c.Slurm = SlurmConfig{JobMappingDir: "/var/run/otelcol-gaudi/slurm-jobs", RefreshInterval: 2 * time.Second}
+		}},
+		{id: component.NewIDWithName(metadata.Type, "no_kubelet"), want: func(c *Config) { c.Kubelet.Enabled, c.Kubelet.Socket = false, "" }},
+		{id: component.NewIDWithName(metadata.Type, "invalid_sources"), wantErr: []string{
+			"kubelet.socket is empty (set kubelet.enabled: false to turn pod attribution off)",
+			`kubelet.device_id "index": want serial, uuid, module_id or pci_bus_id`,
+			"kubelet.refresh_interval must be positive, got 0s",
+			"kubelet.timeout must be positive, got -1s",
+			"kubelet: resource_names and dra_driver_names are both empty, so no device could be attributed",
+			"slurm.refresh_interval must be positive, got 0s",
+		}},
+		{id: component.NewIDWithName(metadata.Type, "invalid_names"), wantErr: []string{
+			"kubelet.resource_names[1] is empty",
+			`kubelet.resource_names[2] "habana.ai/gaudi" is listed twice`,
+			"kubelet.dra_driver_names[0] is empty",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "invalid"), wantErr: []string{
 			"expiration must be positive, got 0s",
@@ -88,6 +108,16 @@ func TestDefaultConfig(t *testing.T) {
 		MaxDevices:  4096,
 		ScopeNames:  []string{"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver"},
 		Attributes:  []string{"training.job.id", "training.rank"},
+		Kubelet: KubeletConfig{
+			Enabled:         true,
+			Socket:          "/var/lib/kubelet/pod-resources/kubelet.sock",
+			ResourceNames:   []string{"habana.ai/gaudi"},
+			DRADriverNames:  []string{"gaudi.intel.com"},
+			DeviceID:        "serial",
+			RefreshInterval: 5 * time.Second,
+			Timeout:         2 * time.Second,
+		},
+		Slurm: SlurmConfig{RefreshInterval: 5 * time.Second},
 	}, cfg)
 }
 

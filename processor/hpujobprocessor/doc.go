@@ -1,4 +1,5 @@
-// Package hpujobprocessor attributes HPU metrics to training jobs: it learns which job and rank use which
-// device from the resource attributes of the jobs' own OTLP metrics, and adds the job's id and rank to the
-// data points of the gaudi receiver's metrics of that device while the job keeps sending.
+// Package hpujobprocessor attributes HPU metrics to the jobs that use the devices: it learns which training
+// job and rank use which device from the resource attributes of the jobs' own OTLP metrics, which pod and
+// container hold it from the kubelet's PodResources API, and which Slurm job holds it from a job-mapping
+// directory, and adds them to the data points of the gaudi receiver's metrics of that device.
 package hpujobprocessor // import "github.com/otelcol-gaudi/otelcol-gaudi/processor/hpujobprocessor"

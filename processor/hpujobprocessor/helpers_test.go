@@ -51,8 +51,8 @@ func (c *fakeClock) advance(d time.Duration) {
 // testDevice is one HPU of a hand-built gaudi receiver batch. Module ids differ from indexes, as on
 // real HLS boards.
 type testDevice struct {
-	index, module int64
-	uuid          string
+	index, module     int64
+	uuid, serial, pci string
 }
 
 // testDevices are eight Gaudi 3 devices; index i sits in OAM slot testModules[i].
@@ -61,7 +61,8 @@ var testModules = [8]int64{5, 2, 7, 0, 3, 6, 1, 4}
 func testDevices(n int) []testDevice {
 	devs := make([]testDevice, n)
 	for i := range devs {
-		devs[i] = testDevice{index: int64(i), module: testModules[i], uuid: fmt.Sprintf("01P4-HL3090A0-18-U4V1%02d-22-07-00", i)}
+		devs[i] = testDevice{index: int64(i), module: testModules[i], uuid: fmt.Sprintf("01P4-HL3090A0-18-U4V1%02d-22-07-00", i),
+			serial: fmt.Sprintf("AN%08d", 31415900+i), pci: fmt.Sprintf("0000:%02x:00.0", 0x19+i)}
 	}
 	return devs
 }
@@ -135,7 +136,8 @@ func gaudiBatch(resourceHost string, devs []testDevice) pmetric.Metrics {
 		device(dp, d)
 		dp.Attributes().PutStr("hpu.model", "HL-325L")
 		dp.Attributes().PutInt(attrModuleID, d.module)
-		dp.Attributes().PutStr("hpu.pci.bus_id", fmt.Sprintf("0000:%02x:00.0", 0x19+d.index))
+		dp.Attributes().PutStr(attrSerial, d.serial)
+		dp.Attributes().PutStr(attrPCIBusID, d.pci)
 		dp.SetIntValue(1)
 	}
 	for _, name := range []string{"hpu.scrape.duration", "hpu.devices"} {
@@ -210,9 +212,12 @@ type testProcessor struct {
 	tel   *componenttest.Telemetry
 }
 
+// testConfig is the default configuration on testHost, without the kubelet: the machine running the
+// tests may be a Kubernetes node.
 func testConfig() *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.HostName = testHost
+	cfg.Kubelet.Enabled = false
 	return cfg
 }
 

@@ -18,6 +18,8 @@ const (
 	attrIndex     = "hpu.index"
 	attrModuleID  = "hpu.module.id"
 	attrUUID      = "hpu.uuid"
+	attrSerial    = "hpu.serial"
+	attrPCIBusID  = "hpu.pci.bus_id"
 	// metricInfo is the gaudi receiver's metric that carries hpu.module.id next to hpu.index.
 	metricInfo = "hpu.info"
 )
@@ -29,13 +31,15 @@ const (
 	refIndex  refKind = iota + 1 // hpu.index, the driver's enumeration (accelN)
 	refModule                    // hpu.module.id, the OAM slot HABANA_VISIBLE_MODULES lists
 	refUUID                      // hpu.uuid
+	refSerial                    // hpu.serial, the Habana device plugin's device ID
+	refPCI                       // hpu.pci.bus_id, normalised (see normalizePCIBusID)
 )
 
-// deviceRef is a device on one host, as a job names it.
+// deviceRef is a device on one host, as a job or an orchestrator names it.
 type deviceRef struct {
 	kind refKind
 	num  int64  // index or module id
-	uuid string // for refUUID
+	str  string // uuid, serial or PCI bus id
 }
 
 func (r deviceRef) String() string {
@@ -44,9 +48,79 @@ func (r deviceRef) String() string {
 		return attrIndex + "=" + strconv.FormatInt(r.num, 10)
 	case refModule:
 		return attrModuleID + "=" + strconv.FormatInt(r.num, 10)
+	case refSerial:
+		return attrSerial + "=" + r.str
+	case refPCI:
+		return attrPCIBusID + "=" + r.str
 	default:
-		return attrUUID + "=" + r.uuid
+		return attrUUID + "=" + r.str
 	}
+}
+
+// refOf reads a device ID of the given kind: a serial, uuid or PCI bus id string, or a module id number.
+func refOf(kind refKind, id string) (deviceRef, bool) {
+	id = strings.TrimSpace(id)
+	switch kind {
+	case refModule, refIndex:
+		n, err := parseNumber(id)
+		return deviceRef{kind: kind, num: n}, err == nil
+	case refPCI:
+		pci := normalizePCIBusID(id)
+		return deviceRef{kind: refPCI, str: pci}, pci != ""
+	default:
+		return deviceRef{kind: kind, str: id}, id != ""
+	}
+}
+
+// normalizePCIBusID returns a PCI address as domain:bus:device.function in the kernel's form
+// (0000:4d:00.0), whatever the case and domain width ("00000000:4D:00.0", "4d:00.0"); "" if it is none.
+func normalizePCIBusID(s string) string {
+	if canonicalPCIBusID(s) {
+		return s // the gaudi receiver's form: no allocation on the scrape path
+	}
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) == 2 {
+		parts = append([]string{"0"}, parts...)
+	}
+	if len(parts) != 3 {
+		return ""
+	}
+	dev, fn, ok := strings.Cut(parts[2], ".")
+	if !ok {
+		return ""
+	}
+	var v [4]uint64
+	for i, f := range [...]struct {
+		s    string
+		bits int
+	}{{parts[0], 32}, {parts[1], 8}, {dev, 5}, {fn, 3}} {
+		n, err := strconv.ParseUint(f.s, 16, f.bits)
+		if err != nil || f.s == "" || len(f.s) > 8 {
+			return ""
+		}
+		v[i] = n
+	}
+	return fmt.Sprintf("%04x:%02x:%02x.%x", v[0], v[1], v[2], v[3])
+}
+
+func canonicalPCIBusID(s string) bool {
+	if len(s) != len("0000:00:00.0") || s[4] != ':' || s[7] != ':' || s[10] != '.' {
+		return false
+	}
+	for i := range len(s) {
+		switch c := s[i]; {
+		case i == 4 || i == 7 || i == 10:
+		case i == 11:
+			if c < '0' || c > '7' {
+				return false
+			}
+		case i == 8 && c > '1': // device numbers are 5 bits: 00-1f
+			return false
+		case (c < '0' || c > '9') && (c < 'a' || c > 'f'):
+			return false
+		}
+	}
+	return true
 }
 
 // owner identifies who claims a device: a job and one of its ranks.
@@ -171,7 +245,7 @@ func deviceOf(res pcommon.Map) (deviceRef, skipReason, error) {
 		if v.Type() != pcommon.ValueTypeStr || strings.TrimSpace(v.Str()) == "" {
 			return deviceRef{}, skipInvalidDevice, fmt.Errorf("%s: want a non-empty string, got %s %q", attrUUID, v.Type(), v.AsString())
 		}
-		return deviceRef{kind: refUUID, uuid: strings.TrimSpace(v.Str())}, "", nil
+		return deviceRef{kind: refUUID, str: strings.TrimSpace(v.Str())}, "", nil
 	}
 	return deviceRef{}, skipNoDevice, nil
 }

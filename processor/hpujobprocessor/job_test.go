@@ -23,7 +23,7 @@ func TestDeviceOf(t *testing.T) {
 		{name: "local rank as string", res: map[string]any{attrModuleID: "4,5,6,7", attrLocalRank: "0"}, want: deviceRef{kind: refModule, num: 4}},
 		{name: "slice of strings", res: map[string]any{attrModuleID: []any{"2", "3"}, attrLocalRank: int64(1)}, want: deviceRef{kind: refModule, num: 3}},
 		{name: "index list", res: map[string]any{attrIndex: "0,1", attrLocalRank: int64(1)}, want: deviceRef{kind: refIndex, num: 1}},
-		{name: "uuid", res: map[string]any{attrUUID: "01P4-X"}, want: deviceRef{kind: refUUID, uuid: "01P4-X"}},
+		{name: "uuid", res: map[string]any{attrUUID: "01P4-X"}, want: deviceRef{kind: refUUID, str: "01P4-X"}},
 		{name: "index before module before uuid", res: map[string]any{attrUUID: "u", attrModuleID: int64(2), attrIndex: int64(1)}, want: deviceRef{kind: refIndex, num: 1}},
 		{name: "module before uuid", res: map[string]any{attrUUID: "u", attrModuleID: int64(2)}, want: deviceRef{kind: refModule, num: 2}},
 		{name: "none", res: map[string]any{}, reason: skipNoDevice},

@@ -19,13 +19,43 @@ type hpuJobProcessor struct {
 	logger *zap.Logger
 	tel    *telemetry
 	now    func() time.Time
-	// host is the normalised host name of device metrics without host.name.
+	// host is the normalised host name of device metrics without host.name, and the node the kubelet and
+	// Slurm sources describe.
 	host   string
 	scopes []string
 	attrs  []string
 	table  *table
+	// sources are the orchestrators read in the background (kubelet, Slurm); learnPods is set when the
+	// kubelet is one, so that pod uids are learned from the pipeline.
+	sources   []orchestrator
+	learnPods bool
+	stop      context.CancelFunc
+	done      sync.WaitGroup
+	scratch   sync.Pool // of *scratch
 
 	fullLog, noHostLog, invalidLog logLimiter
+}
+
+// scratch is a batch's working memory, pooled so that a scrape of a node's devices allocates none of it.
+type scratch struct {
+	targets [4]target
+	hosts   [2]hostAssignments
+	seen    [16]deviceSeen
+	assign  [16]assignment // the first host's assignments
+}
+
+// clear drops what the batch referenced (its resources, the table's attribute slices) before reuse.
+func (sc *scratch) clear() {
+	clear(sc.targets[:])
+	clear(sc.hosts[:])
+	clear(sc.seen[:])
+	clear(sc.assign[:])
+}
+
+// orchestrator is a source of device allocations, read off the data path every interval.
+type orchestrator interface {
+	refresh(ctx context.Context)
+	interval() time.Duration
 }
 
 func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func() time.Time, osHostname func() (string, error)) (*hpuJobProcessor, error) {
@@ -33,12 +63,12 @@ func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func()
 	if err != nil {
 		return nil, err
 	}
-	t := newTable(cfg.Expiration, cfg.MaxMappings, cfg.MaxDevices)
-	tel, err := newTelemetry(set, t)
+	t := newTable(cfg.Expiration, cfg.MaxMappings, cfg.MaxDevices, host)
+	tel, err := newTelemetry(set, t, now)
 	if err != nil {
 		return nil, err
 	}
-	return &hpuJobProcessor{
+	p := &hpuJobProcessor{
 		logger: set.Logger,
 		tel:    tel,
 		now:    now,
@@ -46,16 +76,58 @@ func newHPUJobProcessor(cfg *Config, set component.TelemetrySettings, now func()
 		scopes: cfg.ScopeNames,
 		attrs:  cfg.Attributes,
 		table:  t,
-	}, nil
+	}
+	p.scratch.New = func() any { return new(scratch) }
+	base := sourceBase{maxAllocs: cfg.MaxMappings, table: t, now: now, logger: set.Logger, tel: tel}
+	if cfg.Kubelet.Enabled {
+		p.sources = append(p.sources, newKubeletSource(cfg.Kubelet, base))
+		p.learnPods = true
+	}
+	if cfg.Slurm.JobMappingDir != "" {
+		p.sources = append(p.sources, newSlurmSource(cfg.Slurm, base))
+	}
+	return p, nil
 }
 
 func (p *hpuJobProcessor) start(context.Context, component.Host) error {
 	p.logger.Info("Attributing HPU metrics to training jobs",
 		zap.String("host_name", p.host), zap.Strings("scope_names", p.scopes), zap.Strings("attributes", p.attrs))
+	if len(p.sources) == 0 {
+		return nil
+	}
+	// The sources outlive Start's context; shutdown stops them.
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	for _, src := range p.sources {
+		p.done.Add(1)
+		go func() {
+			defer p.done.Done()
+			poll(ctx, src)
+		}()
+	}
 	return nil
 }
 
+// poll refreshes a source now and then every interval until ctx ends. A slow source delays only its own
+// next refresh: scrapes read the table, never the source.
+func poll(ctx context.Context, src orchestrator) {
+	t := time.NewTicker(src.interval())
+	defer t.Stop()
+	for {
+		src.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (p *hpuJobProcessor) shutdown(context.Context) error {
+	if p.stop != nil {
+		p.stop()
+		p.done.Wait()
+	}
 	return p.tel.shutdown()
 }
 
@@ -69,15 +141,14 @@ type target struct {
 // data points. Both passes over the data run outside the lock; only the table update and the lookup of the
 // batch's hosts' assignments hold it.
 func (p *hpuJobProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	var (
-		b          batch
-		targetsBuf [4]target
-		hostsBuf   [2]hostAssignments
-		seenBuf    [16]deviceSeen
-	)
-	targets := targetsBuf[:0]
-	b.hosts = hostsBuf[:0]
-	b.seen = seenBuf[:0]
+	var b batch
+	sc := p.scratch.Get().(*scratch)
+	defer p.scratch.Put(sc)
+	defer sc.clear()
+	targets := sc.targets[:0]
+	sc.hosts[0].as = sc.assign[:0]
+	b.hosts = sc.hosts[:0]
+	b.seen = sc.seen[:0]
 	b.wantConflicts = p.logger.Core().Enabled(zap.DebugLevel)
 	now := p.now()
 
@@ -88,6 +159,11 @@ func (p *hpuJobProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 		if v, ok := res.Get(attrJobID); ok {
 			if id := v.AsString(); id != "" {
 				p.learnJob(ctx, now, res, id, &b)
+			}
+		}
+		if p.learnPods {
+			if uid := strAttr(res, attrPodUID); uid != "" {
+				b.pods = append(b.pods, podSeen{key: podKey{namespace: strAttr(res, attrNamespaceName), name: strAttr(res, attrPodName)}, uid: uid})
 			}
 		}
 		host := ""
@@ -111,7 +187,7 @@ func (p *hpuJobProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 			targets = append(targets, target{rm: rm, host: b.hostEntry(host)})
 		}
 	}
-	if len(b.claims) == 0 && len(b.seen) == 0 && len(targets) == 0 {
+	if len(b.claims) == 0 && len(b.seen) == 0 && len(targets) == 0 && len(b.pods) == 0 {
 		return md, nil
 	}
 
@@ -153,7 +229,13 @@ func (b *batch) hostEntry(host string) int {
 			return i
 		}
 	}
-	b.hosts = append(b.hosts, hostAssignments{host: host})
+	if len(b.hosts) < cap(b.hosts) {
+		// Keep the buffer an entry of the backing array may already hold (scratch.assign, the first host's).
+		b.hosts = b.hosts[:len(b.hosts)+1]
+		b.hosts[len(b.hosts)-1].host = host
+	} else {
+		b.hosts = append(b.hosts, hostAssignments{host: host})
+	}
 	return len(b.hosts) - 1
 }
 
@@ -183,7 +265,8 @@ func (p *hpuJobProcessor) learnJob(ctx context.Context, now time.Time, res pcomm
 	}
 }
 
-// appendDevices reads the identities on hpu.info points: hpu.index with hpu.module.id and hpu.uuid.
+// appendDevices reads the identities on hpu.info points: hpu.index with hpu.module.id, hpu.uuid, hpu.serial
+// and hpu.pci.bus_id.
 // Points without hpu.index are skipped; an unknown (negative) module id is left out.
 func appendDevices(dst []deviceSeen, host string, dps pmetric.NumberDataPointSlice) []deviceSeen {
 	for i := range dps.Len() {
@@ -197,12 +280,22 @@ func appendDevices(dst []deviceSeen, host string, dps pmetric.NumberDataPointSli
 		if m, ok := intAttr(attrs, attrModuleID); ok && m >= 0 {
 			d.module, d.hasModule = m, true
 		}
-		if v, ok := attrs.Get(attrUUID); ok && v.Type() == pcommon.ValueTypeStr {
-			d.uuid = v.Str()
+		d.uuid = strAttr(attrs, attrUUID)
+		d.serial = strAttr(attrs, attrSerial)
+		if pci := strAttr(attrs, attrPCIBusID); pci != "" {
+			d.pci = normalizePCIBusID(pci)
 		}
 		dst = append(dst, d)
 	}
 	return dst
+}
+
+// strAttr reads a string attribute; "" when it is missing or not a string.
+func strAttr(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
 }
 
 // intAttr reads an integer attribute, also when a producer wrote it as a decimal string.
@@ -283,13 +376,44 @@ func annotatePoints[P point, S pointSlice[P]](dps S, as []assignment) int64 {
 		if a == nil {
 			continue
 		}
-		attrs.EnsureCapacity(attrs.Len() + len(a.attrs)) // one exact growth instead of append's doubling
-		for j := range a.attrs {
-			a.attrs[j].putInto(attrs)
-		}
+		a.putInto(attrs)
 		n++
 	}
 	return n
+}
+
+// putInto adds the assignment's attributes to a point. Each source owns its keys: where the kubelet or
+// Slurm attributes the device, a job attribute of the same name (k8s.pod.name copied from a job's
+// resource, say) is left out, so that a device never gets the same label twice.
+func (a *assignment) putInto(m pcommon.Map) {
+	n := len(a.attrs) + len(a.orch[srcKubelet]) + len(a.orch[srcSlurm])
+	if a.podUID != "" {
+		n++
+	}
+	m.EnsureCapacity(m.Len() + n) // one exact growth instead of append's doubling
+	for j := range a.attrs {
+		if !a.ownedByOrchestrator(a.attrs[j].key) {
+			a.attrs[j].putInto(m)
+		}
+	}
+	for src := range a.orch {
+		for j := range a.orch[src] {
+			a.orch[src][j].putInto(m)
+		}
+	}
+	if a.podUID != "" {
+		m.PutStr(attrPodUID, a.podUID)
+	}
+}
+
+func (a *assignment) ownedByOrchestrator(key string) bool {
+	switch key {
+	case attrPodName, attrNamespaceName, attrContainerName, attrPodUID:
+		return a.orch[srcKubelet] != nil
+	case attrSlurmJobID, attrSlurmUser, attrSlurmPartition:
+		return a.orch[srcSlurm] != nil
+	}
+	return false
 }
 
 // lookup finds the assignment of the point's device, by hpu.index, or by hpu.uuid for points without an

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver"
@@ -22,6 +23,12 @@ import (
 // startSimulator runs the real gaudi receiver on its simulator source (eight Gaudi 3 devices whose module
 // ids differ from their indexes), scraping every 20 ms into next, until the test ends.
 func startSimulator(tb testing.TB, next consumer.Metrics) {
+	tb.Helper()
+	r := runSimulator(tb, next)
+	tb.Cleanup(func() { require.NoError(tb, r.Shutdown(context.Background())) })
+}
+
+func runSimulator(tb testing.TB, next consumer.Metrics) receiver.Metrics {
 	tb.Helper()
 	f := gaudireceiver.NewFactory()
 	cfg := f.CreateDefaultConfig()
@@ -35,15 +42,17 @@ func startSimulator(tb testing.TB, next consumer.Metrics) {
 	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(component.MustNewType("gaudi")), cfg, next)
 	require.NoError(tb, err)
 	require.NoError(tb, r.Start(context.Background(), componenttest.NewNopHost()))
-	tb.Cleanup(func() { require.NoError(tb, r.Shutdown(context.Background())) })
+	return r
 }
 
-// simulatorScrape returns one scrape of the simulator, as the receiver hands it to the next consumer.
+// simulatorScrape returns one scrape of the simulator, as the receiver hands it to the next consumer. The
+// receiver is stopped before it returns, so that it allocates nothing while a benchmark runs.
 func simulatorScrape(tb testing.TB) pmetric.Metrics {
 	tb.Helper()
 	sink := new(consumertest.MetricsSink)
-	startSimulator(tb, sink)
+	r := runSimulator(tb, sink)
 	require.Eventually(tb, func() bool { return sink.DataPointCount() > 0 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(tb, r.Shutdown(context.Background()))
 	return sink.AllMetrics()[0]
 }
 

@@ -10,11 +10,14 @@ import (
 const forcedSweepInterval = time.Second
 
 // table is the processor's state: which owner claims which device, and which index each device's module
-// id and uuid belong to, per host. Every method locks; the lock is held for map updates and lookups only.
+// id, uuid, serial and PCI bus id belong to, per host; and what the orchestrators (kubelet, Slurm) of this
+// node allocated. Every method locks; the lock is held for map updates and lookups only.
 type table struct {
 	expiration  time.Duration
 	maxMappings int
 	maxDevices  int
+	// local is the host the orchestrators' allocations are about: the processor's host_name.
+	local string
 
 	mu         sync.Mutex
 	hosts      map[string]*hostState
@@ -23,6 +26,44 @@ type table struct {
 	seq        uint64
 	nextSweep  time.Time
 	nextForced time.Time
+	views      [numSources]view
+	// podUIDs are the uids of the pods in the kubelet's view, learned from resources in the pipeline (the
+	// PodResources API does not report them); pruned to the view's pods at every refresh.
+	podUIDs map[podKey]string
+}
+
+// source is an orchestrator that allocates devices on this node. Its allocations add attributes beside the
+// jobs' own claims; they do not conflict with them.
+type source uint8
+
+const (
+	srcKubelet source = iota
+	srcSlurm
+	numSources
+)
+
+func (s source) String() string {
+	if s == srcKubelet {
+		return "kubelet"
+	}
+	return "slurm"
+}
+
+// allocation is a device an orchestrator allocated, and the attributes that say to whom.
+type allocation struct {
+	ref   deviceRef
+	attrs []attr // shared by the devices of one container or job; never modified once built
+	pod   podKey // kubelet: the pod, whose uid is added when learned
+}
+
+type podKey struct{ namespace, name string }
+
+// view is an orchestrator's last successful answer. It applies until expiration after it was taken: while
+// the kubelet restarts nothing on the node changes allocations, so the last answer stays right for a while.
+type view struct {
+	allocs []allocation
+	pods   map[podKey]struct{} // kubelet: the pods that hold HPUs
+	seen   time.Time
 }
 
 // counts are what the table refused or replaced while applying one batch.
@@ -45,27 +86,35 @@ type claim struct {
 }
 
 type device struct {
+	identity
+	seen time.Time
+}
+
+// identity is what hpu.info says about a device besides its index.
+type identity struct {
 	module    int64
 	hasModule bool
 	uuid      string
-	seen      time.Time
+	serial    string
+	pci       string // normalised
 }
 
 // deviceSeen is one hpu.info data point.
 type deviceSeen struct {
-	host      string
-	index     int64
-	module    int64
-	hasModule bool
-	uuid      string
+	host  string
+	index int64
+	identity
 }
 
 // assignment says: the device with this index (and uuid, when known) gets these attributes.
 type assignment struct {
 	index int64
 	uuid  string
-	attrs []attr
+	attrs []attr // the job's
 	seq   uint64
+	orch  [numSources][]attr
+	// podUID is the kubelet pod's uid, when learned.
+	podUID string
 }
 
 // conflict is a claim that took a device from another owner.
@@ -75,12 +124,14 @@ type conflict struct {
 	old, new owner
 }
 
-func newTable(expiration time.Duration, maxMappings, maxDevices int) *table {
+func newTable(expiration time.Duration, maxMappings, maxDevices int, local string) *table {
 	return &table{
 		expiration:  expiration,
 		maxMappings: maxMappings,
 		maxDevices:  maxDevices,
+		local:       local,
 		hosts:       make(map[string]*hostState),
+		podUIDs:     make(map[podKey]string),
 	}
 }
 
@@ -94,6 +145,13 @@ type batch struct {
 	conflicts     []conflict
 	wantConflicts bool
 	counts        counts
+	// pods are the pod identities (with uid) that resources of the batch carry.
+	pods []podSeen
+}
+
+type podSeen struct {
+	key podKey
+	uid string
 }
 
 type hostAssignments struct {
@@ -113,6 +171,13 @@ func (t *table) apply(now time.Time, b *batch) {
 	}
 	for i := range b.claims {
 		t.learnClaim(now, &b.claims[i], b)
+	}
+	if pods := t.views[srcKubelet].pods; len(pods) > 0 {
+		for i := range b.pods {
+			if _, ok := pods[b.pods[i].key]; ok {
+				t.podUIDs[b.pods[i].key] = b.pods[i].uid
+			}
+		}
 	}
 	for i := range b.hosts {
 		b.hosts[i].as = t.assignments(now, b.hosts[i].host, b.hosts[i].as[:0])
@@ -139,6 +204,14 @@ func (t *table) sweep(now time.Time) {
 		}
 		if len(hs.claims) == 0 && len(hs.devices) == 0 {
 			delete(t.hosts, name)
+		}
+	}
+	for src := range t.views {
+		if v := &t.views[src]; v.allocs != nil && t.expired(v.seen, now) {
+			*v = view{}
+			if source(src) == srcKubelet {
+				clear(t.podUIDs)
+			}
 		}
 	}
 	t.nextSweep = now.Add(t.expiration / 2)
@@ -171,8 +244,8 @@ func (t *table) learnDevice(now time.Time, s *deviceSeen, b *batch) {
 	hs := t.hosts[s.host]
 	if hs != nil {
 		if d := hs.devices[s.index]; d != nil {
-			if d.module != s.module || d.hasModule != s.hasModule || d.uuid != s.uuid {
-				d.module, d.hasModule, d.uuid = s.module, s.hasModule, s.uuid
+			if d.identity != s.identity {
+				d.identity = s.identity
 				t.forgetOtherIndexes(hs, s)
 			}
 			d.seen = now
@@ -185,12 +258,13 @@ func (t *table) learnDevice(now time.Time, s *deviceSeen, b *batch) {
 	}
 	hs = t.host(s.host)
 	t.forgetOtherIndexes(hs, s)
-	hs.devices[s.index] = &device{module: s.module, hasModule: s.hasModule, uuid: s.uuid, seen: now}
+	hs.devices[s.index] = &device{identity: s.identity, seen: now}
 	t.devices++
 }
 
 // forgetOtherIndexes drops identities that another index held for the same module or uuid: the driver
-// renumbered the devices, and the old entries would make module and uuid claims ambiguous.
+// renumbered the devices, and the old entries would make claims ambiguous. (The uuid goes with the serial
+// and the PCI address, so those need no check of their own.)
 func (t *table) forgetOtherIndexes(hs *hostState, s *deviceSeen) {
 	for idx, d := range hs.devices {
 		if idx == s.index {
@@ -211,20 +285,29 @@ func (t *table) resolve(hs *hostState, ref deviceRef, now time.Time) (int64, str
 			return ref.num, d.uuid, true
 		}
 		return ref.num, "", true
-	case refModule:
+	default:
 		for idx, d := range hs.devices {
-			if d.hasModule && d.module == ref.num && !t.expired(d.seen, now) {
-				return idx, d.uuid, true
-			}
-		}
-	case refUUID:
-		for idx, d := range hs.devices {
-			if d.uuid == ref.uuid && !t.expired(d.seen, now) {
+			if d.identity.is(ref) && !t.expired(d.seen, now) {
 				return idx, d.uuid, true
 			}
 		}
 	}
 	return 0, "", false
+}
+
+// is reports whether the device is the one ref names by module id, uuid, serial or PCI bus id.
+func (id *identity) is(ref deviceRef) bool {
+	switch ref.kind {
+	case refModule:
+		return id.hasModule && id.module == ref.num
+	case refUUID:
+		return id.uuid != "" && id.uuid == ref.str
+	case refSerial:
+		return id.serial != "" && id.serial == ref.str
+	case refPCI:
+		return id.pci != "" && id.pci == ref.str
+	}
+	return false
 }
 
 func (t *table) learnClaim(now time.Time, c *jobClaim, b *batch) {
@@ -298,7 +381,110 @@ next:
 		}
 		dst = append(dst, assignment{index: idx, uuid: uuid, attrs: c.attrs, seq: c.seq})
 	}
+	if host != t.local {
+		return dst
+	}
+	for src := range t.views {
+		v := &t.views[src]
+		if v.allocs == nil || t.expired(v.seen, now) {
+			continue
+		}
+	allocs:
+		for i := range v.allocs {
+			al := &v.allocs[i]
+			idx, uuid, ok := t.resolve(hs, al.ref, now)
+			if !ok {
+				continue
+			}
+			for j := range dst {
+				if dst[j].index == idx {
+					if dst[j].orch[src] == nil { // the first allocation of a device wins
+						dst[j].orch[src] = al.attrs
+						if source(src) == srcKubelet {
+							dst[j].podUID = t.podUIDs[al.pod]
+						}
+					}
+					continue allocs
+				}
+			}
+			a := assignment{index: idx, uuid: uuid}
+			a.orch[src] = al.attrs
+			if source(src) == srcKubelet {
+				a.podUID = t.podUIDs[al.pod]
+			}
+			dst = append(dst, a)
+		}
+	}
 	return dst
+}
+
+// setView replaces an orchestrator's allocations with its latest answer. pods lists the pods of the
+// kubelet's answer; the uids of other pods are forgotten.
+func (t *table) setView(src source, now time.Time, allocs []allocation, pods map[podKey]struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if allocs == nil {
+		allocs = []allocation{}
+	}
+	t.views[src] = view{allocs: allocs, pods: pods, seen: now}
+	if src == srcKubelet {
+		for k := range t.podUIDs {
+			if _, ok := pods[k]; !ok {
+				delete(t.podUIDs, k)
+			}
+		}
+	}
+}
+
+// matchCounts says how the device IDs an orchestrator reports match this node's HPUs.
+type matchCounts struct {
+	matched         [refPCI + 1]int // IDs that name an HPU, by the kind of identity tried
+	devices         int             // HPUs of this node known from hpu.info
+	unmatchedAllocs int             // allocations that name no HPU
+}
+
+// match counts, for diagnostics, how many of ids name a live HPU of this node when read as each kind of
+// identity, and how many allocations name none.
+func (t *table) match(now time.Time, ids []string, allocs []allocation) matchCounts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var mc matchCounts
+	hs := t.hosts[t.local]
+	if hs == nil {
+		return mc
+	}
+	for _, d := range hs.devices {
+		if !t.expired(d.seen, now) {
+			mc.devices++
+		}
+	}
+	for _, id := range ids {
+		for _, kind := range [...]refKind{refSerial, refUUID, refModule, refPCI} {
+			if ref, ok := refOf(kind, id); ok {
+				if _, _, ok := t.resolve(hs, ref, now); ok {
+					mc.matched[kind]++
+				}
+			}
+		}
+	}
+	for i := range allocs {
+		if _, _, ok := t.resolve(hs, allocs[i].ref, now); !ok {
+			mc.unmatchedAllocs++
+		}
+	}
+	return mc
+}
+
+// viewSizes returns the number of allocations each orchestrator's live view holds.
+func (t *table) viewSizes(now time.Time) (n [numSources]int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for src := range t.views {
+		if v := &t.views[src]; !t.expired(v.seen, now) {
+			n[src] = len(v.allocs)
+		}
+	}
+	return n
 }
 
 // sizes returns the number of mappings and device identities held.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,26 +21,43 @@ type telemetry struct {
 	conflicts metric.Int64Counter
 	skipped   metric.Int64Counter
 	annotated metric.Int64Counter
+	refreshes metric.Int64Counter
+	invalid   metric.Int64Counter
 	reg       metric.Registration
 
-	droppedMappings, droppedDevices metric.AddOption
-	skipNoHost, skipInvalidDevice   metric.AddOption
-	skipNoDevice                    metric.AddOption
+	droppedMappings, droppedDevices, droppedAllocations metric.AddOption
+	skipNoHost, skipInvalidDevice                       metric.AddOption
+	skipNoDevice                                        metric.AddOption
+	bySource                                            [numSources]metric.AddOption
+	byResult                                            [numSources]map[string]metric.AddOption
+
+	// unmatched is, per source, how many allocations of its last answer name no HPU of this node.
+	unmatched [numSources]atomic.Int64
 }
 
-func newTelemetry(set component.TelemetrySettings, t *table) (*telemetry, error) {
+func newTelemetry(set component.TelemetrySettings, t *table, now func() time.Time) (*telemetry, error) {
 	m := set.MeterProvider.Meter(metadata.ScopeName)
 	tel := telemetry{
-		droppedMappings:   metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "mappings"))),
-		droppedDevices:    metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "devices"))),
-		skipNoHost:        metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(skipNoHost)))),
-		skipNoDevice:      metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(skipNoDevice)))),
-		skipInvalidDevice: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(skipInvalidDevice)))),
+		droppedMappings:    metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "mappings"))),
+		droppedDevices:     metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "devices"))),
+		droppedAllocations: metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "allocations"))),
+		skipNoHost:         metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(skipNoHost)))),
+		skipNoDevice:       metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(skipNoDevice)))),
+		skipInvalidDevice:  metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(skipInvalidDevice)))),
+	}
+	sourceAttrs := [numSources]attribute.Set{}
+	for src := range numSources {
+		sourceAttrs[src] = attribute.NewSet(attribute.String("source", src.String()))
+		tel.bySource[src] = metric.WithAttributeSet(sourceAttrs[src])
+		tel.byResult[src] = make(map[string]metric.AddOption, len(results))
+		for _, r := range results {
+			tel.byResult[src][r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", src.String()), attribute.String("result", r)))
+		}
 	}
 	var errs []error
 	var err error
 	tel.dropped, err = m.Int64Counter("otelcol_processor_hpu_job_entries_dropped",
-		metric.WithDescription("Job-to-device mappings (table=mappings) and device identities (table=devices) not stored because max_mappings or max_devices was reached."),
+		metric.WithDescription("Job-to-device mappings (table=mappings), device identities (table=devices) and orchestrator allocations (table=allocations) not stored because max_mappings or max_devices was reached."),
 		metric.WithUnit("{entry}"))
 	errs = append(errs, err)
 	tel.conflicts, err = m.Int64Counter("otelcol_processor_hpu_job_conflicts",
@@ -53,6 +72,22 @@ func newTelemetry(set component.TelemetrySettings, t *table) (*telemetry, error)
 		metric.WithDescription("Device data points to which job attributes were added."),
 		metric.WithUnit("{datapoint}"))
 	errs = append(errs, err)
+	tel.refreshes, err = m.Int64Counter("otelcol_processor_hpu_job_source_refreshes",
+		metric.WithDescription("Reads of the kubelet's PodResources API (source=kubelet) and of the Slurm job-mapping directory (source=slurm), by result (ok, absent, permission_denied, unavailable, timeout, malformed, error)."),
+		metric.WithUnit("{refresh}"))
+	errs = append(errs, err)
+	tel.invalid, err = m.Int64Counter("otelcol_processor_hpu_job_allocations_invalid",
+		metric.WithDescription("Device allocations skipped because the kubelet's answer or a Slurm mapping file was unusable (invalid names, ids or content), by source."),
+		metric.WithUnit("{allocation}"))
+	errs = append(errs, err)
+	allocations, err := m.Int64ObservableGauge("otelcol_processor_hpu_job_allocations",
+		metric.WithDescription("HPU allocations in the source's last answer, while it applies (it expires after expiration without a new one), by source."),
+		metric.WithUnit("{allocation}"))
+	errs = append(errs, err)
+	unmatched, err := m.Int64ObservableGauge("otelcol_processor_hpu_job_allocations_unmatched",
+		metric.WithDescription("Allocations of the source's last answer that name no HPU of this node (check kubelet.device_id and host_name), by source."),
+		metric.WithUnit("{allocation}"))
+	errs = append(errs, err)
 	mappings, err := m.Int64ObservableGauge("otelcol_processor_hpu_job_mappings",
 		metric.WithDescription("Job-to-device mappings held, live or not yet swept."), metric.WithUnit("{mapping}"))
 	errs = append(errs, err)
@@ -66,8 +101,13 @@ func newTelemetry(set component.TelemetrySettings, t *table) (*telemetry, error)
 		nm, nd := t.sizes()
 		o.ObserveInt64(mappings, int64(nm))
 		o.ObserveInt64(devices, int64(nd))
+		views := t.viewSizes(now())
+		for src := range numSources {
+			o.ObserveInt64(allocations, int64(views[src]), metric.WithAttributeSet(sourceAttrs[src]))
+			o.ObserveInt64(unmatched, tel.unmatched[src].Load(), metric.WithAttributeSet(sourceAttrs[src]))
+		}
 		return nil
-	}, mappings, devices)
+	}, mappings, devices, allocations, unmatched)
 	if err != nil {
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
@@ -85,6 +125,24 @@ func (tel *telemetry) record(ctx context.Context, c counts) {
 		tel.conflicts.Add(ctx, c.conflicts)
 	}
 }
+
+func (tel *telemetry) recordRefresh(ctx context.Context, src source, result string) {
+	tel.refreshes.Add(ctx, 1, tel.byResult[src][result])
+}
+
+func (tel *telemetry) recordInvalid(ctx context.Context, src source, n int) {
+	if n > 0 {
+		tel.invalid.Add(ctx, int64(n), tel.bySource[src])
+	}
+}
+
+func (tel *telemetry) recordDropped(ctx context.Context, n int) {
+	if n > 0 {
+		tel.dropped.Add(ctx, int64(n), tel.droppedAllocations)
+	}
+}
+
+func (tel *telemetry) setUnmatched(src source, n int) { tel.unmatched[src].Store(int64(n)) }
 
 func (tel *telemetry) recordSkipped(ctx context.Context, reason skipReason) {
 	switch reason {

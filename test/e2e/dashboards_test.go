@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/dashboards"
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/fakekubelet"
 )
 
 // dashboardsDeadline bounds the wait for every query to return data: the slowest are the pending
@@ -20,8 +22,12 @@ import (
 // scrapes, on a loaded machine.
 const dashboardsDeadline = 4 * time.Minute
 
-// dashboardsJob is the training job trainsim runs for the proof; it uses the HPUs 4 to 7.
-const dashboardsJob = "e2e-dashboards"
+// dashboardsJob is the training job trainsim runs for the proof; it uses the HPUs 4 to 7, which the fake
+// kubelet allocates to the pod dashboardsPod in the namespace training (HPUs 0 to 3 go to other pods).
+const (
+	dashboardsJob = "e2e-dashboards"
+	dashboardsPod = "e2e-dashboards-worker-0"
+)
 
 // TestDashboardQueriesReturnData is the proof that the dashboards work on our own data: the built
 // collector on configs/demo.yaml with simulated faults that trigger the shipped alerts (and a sensor
@@ -39,6 +45,10 @@ const dashboardsJob = "e2e-dashboards"
 // Loki cannot run here: the Loki panels' LogQL runs against the records the collector pushed to a
 // fake Loki's OTLP endpoint, mapped as Loki maps OTLP (logql_test.go).
 //
+// A fake kubelet (PodResources and /stats/summary, internal/fakekubelet) gives the HPUs their pods and
+// the kubelet_stats receiver the pods' containers, for the pod and namespace variables and the
+// Infrastructure dashboard's container panels.
+//
 // The collector also exports its metrics to a backend that is down, through a one-request queue, so
 // that the collector-health panels reading failure counters, which the collector emits only after the
 // first failure, have data as they would on a node whose backend fails.
@@ -50,8 +60,9 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	}
 
 	loki := startFakeLoki(t)
+	kubelet := startKubeletNode(t)
 	grpcPort, downPort := freePort(t), freePort(t)
-	c := startDemoCollector(t,
+	c := startDemoCollector(t, append(kubelet.sets,
 		fmt.Sprintf("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
 		"receivers::gaudi::simulator::faults=[{device: 5, kind: overheat}, {device: 5, kind: rows_pending}, {device: 6, kind: nic_link_down}, {device: 2, kind: fail}, {device: 4, kind: sensor_glitch}]",
 		"receivers::host_metrics::collection_interval=1s",
@@ -65,16 +76,29 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		"exporters::otlp_http/down::retry_on_failure::max_interval=500ms",
 		"exporters::otlp_http/down::retry_on_failure::max_elapsed_time=1s",
 		"service::pipelines::metrics::exporters=[prometheus, debug, threshold_events, otlp_http/down]",
-	)
+		"service::pipelines::metrics::receivers=[gaudi, host_metrics, otlp, kubelet_stats]",
+	)...)
 	am := startAlertmanager(t)
 	prom := startPrometheusConfig(t, shippedPrometheusConfig(t, hostPort(t, c.metricsURL), hostPort(t, c.telemetryURL), am.addr))
 
 	// As `make demo` does: rank i uses the HPU with hpu_index 4+i, whose module id hpu_info gives.
 	info := waitForFamilies(t, c.process, c.metricsURL, "hpu_info")["hpu_info"]
 	moduleOf := map[string]string{}
+	serials, pcis := make([]string, 8), make([]string, 8)
 	for _, s := range info {
-		moduleOf[string(s.Metric["hpu_index"])] = string(s.Metric["hpu_module_id"])
+		i := s.Metric["hpu_index"]
+		moduleOf[string(i)] = string(s.Metric["hpu_module_id"])
+		if n, err := strconv.Atoi(string(i)); err == nil && n < 8 {
+			serials[n], pcis[n] = string(s.Metric["hpu_serial"]), string(s.Metric["hpu_pci_bus_id"])
+		}
 	}
+	kubelet.SetPods(append(fakekubelet.GaudiNode(serials, pcis), fakekubelet.Pod{
+		Namespace: "training", Name: dashboardsPod, UID: "5d1e7c9a-3b2f-4e6d-8a0c-9f1b2c3d4e06",
+		Containers: []fakekubelet.Container{
+			{Name: "trainer", Devices: map[string][]string{fakekubelet.GaudiResource: serials[4:]}, CPUCores: 6, MemoryBytes: 96 << 30},
+			{Name: "log-shipper", CPUCores: 0.1, MemoryBytes: 64 << 20},
+		},
+	})...)
 	modules := []string{moduleOf["4"], moduleOf["5"], moduleOf["6"], moduleOf["7"]}
 	trainsim := startProcess(t, "trainsim", buildTrainsim(t),
 		"-endpoint", fmt.Sprintf("127.0.0.1:%d", grpcPort), "-ranks", "4", "-job-id", dashboardsJob,
@@ -91,7 +115,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		for _, v := range b.Model.Templating.List {
 			all[v.Name] = ".*"
 		}
-		chosen := map[string]string{"host": "127.0.0.1", "job": dashboardsJob}
+		chosen := map[string]string{"host": "127.0.0.1", "job": dashboardsJob, "namespace": "training", "pod": dashboardsPod}
 		for _, q := range b.Queries() {
 			where := fmt.Sprintf("%s %s %q %s", q.Dashboard, q.Source, q.Panel, q.RefID)
 			switch {
@@ -163,14 +187,14 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	}
 
 	for _, v := range variables {
-		values, err := labelValues(ctx, prom.url, dashboards.Expand(v.Expr, map[string]string{"host": ".*", "job": ".*", "severity": ".*"}), v.Label)
+		values, err := labelValues(ctx, prom.url, dashboards.Expand(v.Expr, map[string]string{"host": ".*", "job": ".*", "severity": ".*", "namespace": ".*"}), v.Label)
 		if err != nil {
 			t.Fatalf("%s variable %s: %v", v.Dashboard, v.Panel, err)
 		}
 		if len(values) == 0 {
 			t.Errorf("%s variable %s (label_values(%s, %s)) lists no values", v.Dashboard, v.Panel, v.Expr, v.Label)
 		}
-		want := map[string]string{"host": "127.0.0.1", "job": dashboardsJob}[v.Panel]
+		want := map[string]string{"host": "127.0.0.1", "job": dashboardsJob, "namespace": "training", "pod": dashboardsPod}[v.Panel]
 		if want != "" && !slices.Contains(values, want) {
 			t.Errorf("%s variable %s lists %v, want %q among them", v.Dashboard, v.Panel, values, want)
 		}

@@ -5,10 +5,13 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
-// hpu is a selector of an HPU metric on the selected hosts, devices and jobs.
+// hpu is a selector of an HPU metric on the selected hosts, devices, jobs, namespaces and pods.
 func hpu(metric string, matchers ...string) string {
-	return sel(metric, append([]string{onHost, onHPU, onJob}, matchers...)...)
+	return sel(metric, append([]string{onHost, onHPU, onJob, onNamespace, onPod}, matchers...)...)
 }
+
+// firingHPU selects the firing alerts about HPUs on the selected hosts, devices, namespaces and pods.
+const firingHPU = `ALERTS{alertstate="firing", hpu_uuid!="", instance=~"$host", hpu_index=~"$hpu", k8s_namespace_name=~"$namespace", k8s_pod_name=~"$pod"}`
 
 // perDevice is one series per device (see the docs: a device briefly has series with and without a job's labels).
 func perDevice(expr string) string { return "max by (" + byDevice + ") (" + expr + ")" }
@@ -32,9 +35,9 @@ func hpuBoard() board {
 		tags:    []string{"otelcol-gaudi", "gaudi", "hpu"},
 		from:    "now-3h",
 		refresh: "30s",
-		vars:    []variable{promVar(), hostVar("hpu_info"), hpuVar(), jobVar()},
+		vars:    []variable{promVar(), hostVar("hpu_info"), hpuVar(), jobVar(), namespaceVar(), podVar()},
 		annotations: []cog.Builder[dashboard.AnnotationQuery]{
-			firingAlerts("Firing HPU alerts", `ALERTS{alertstate="firing", hpu_uuid!="", instance=~"$host", hpu_index=~"$hpu"}`),
+			firingAlerts("Firing HPU alerts", firingHPU),
 		},
 		rows: []row{
 			{title: "Fleet health", panels: hpuHealthStats()},
@@ -59,7 +62,7 @@ func hpuHealthStats() []panel {
 			desc:    "How many alerts on HPU metrics are firing now? The link opens the Alerts dashboard on the same hosts.",
 			th:      thresholds("green", step{1, "red"}),
 			links:   []cog.Builder[dashboard.DashboardLink]{panelLink("Alerts", uidAlerts, "host")},
-			queries: []query{prom(`count(ALERTS{alertstate="firing", hpu_uuid!="", instance=~"$host", hpu_index=~"$hpu"}) or vector(0)`, "")}}),
+			queries: []query{prom(`count(`+firingHPU+`) or vector(0)`, "")}}),
 		singleStat(spec{title: "Healthy HPUs", unit: "none", noValue: "0",
 			desc:    "How many of the selected HPUs report the health state ok?",
 			th:      thresholds("blue"),
@@ -177,6 +180,13 @@ func hpuUtilization() []panel {
 				prom(`sum by (instance) (`+perDevice(hpu("hpu_memory_used_bytes"))+`)`, "{{instance}} used"),
 				prom(`sum by (instance) (`+perDevice(hpu("hpu_memory_total_bytes"))+`)`, "{{instance}} total"),
 			},
+		}),
+		timeSeries(spec{title: "Utilization per pod", unit: "percent", min: ptr(0.0), max: ptr(100.0),
+			desc: "How well does each pod use the HPUs the kubelet allocated to it? Mean utilization of each pod's devices, " +
+				"from the k8s_namespace_name and k8s_pod_name that the hpu_job processor puts on the device's series.",
+			links: []cog.Builder[dashboard.DashboardLink]{panelLink("Infrastructure: the pods' containers", uidInfra, "host")},
+			queries: []query{prom(`avg by (k8s_namespace_name, k8s_pod_name) (max by (instance, hpu_index, k8s_namespace_name, k8s_pod_name) (`+
+				hpu("hpu_utilization_percent", inPod)+`))`, "{{k8s_namespace_name}}/{{k8s_pod_name}}")},
 		}),
 	}
 }
@@ -392,11 +402,13 @@ func hpuInventory() []panel {
 	return []panel{
 		tablePanel(spec{title: "Device inventory", unit: "none", w: 16,
 			desc: "Which device is where, and what runs on it? Model, serial, module (OAM slot), PCI bus id, driver and " +
-				"firmware per host and HPU, from hpu_info.",
-			queries: []query{promTable(`max by (instance, hpu_index, hpu_uuid, hpu_model, hpu_serial, hpu_module_id, hpu_pci_bus_id, hpu_driver_version, hpu_firmware_version) (` + hpu("hpu_info") + `)`)},
+				"firmware per host and HPU, from hpu_info, with the pod, container or Slurm job that holds the device when " +
+				"the hpu_job processor knows it.",
+			queries: []query{promTable(`max by (instance, hpu_index, hpu_uuid, hpu_model, hpu_serial, hpu_module_id, hpu_pci_bus_id, hpu_driver_version, hpu_firmware_version, k8s_namespace_name, k8s_pod_name, k8s_container_name, slurm_job_id) (` + hpu("hpu_info") + `)`)},
 			xforms: mergeTable(map[string]string{
 				"instance": "Host", "hpu_index": "HPU", "hpu_uuid": "UUID", "hpu_model": "Model", "hpu_serial": "Serial",
 				"hpu_module_id": "Module", "hpu_pci_bus_id": "PCI bus", "hpu_driver_version": "Driver", "hpu_firmware_version": "Firmware",
+				"k8s_namespace_name": "Namespace", "k8s_pod_name": "Pod", "k8s_container_name": "Container", "slurm_job_id": "Slurm job",
 			}, []string{"Value"}),
 		}, "Host", false),
 		barGauge(spec{title: "HPUs per driver and firmware version", unit: "none", w: 8,

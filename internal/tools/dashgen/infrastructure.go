@@ -1,5 +1,10 @@
 package main
 
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
 // host is a selector of a metric on the selected hosts: host metrics and the collector's own telemetry.
 func host(metric string, matchers ...string) string {
 	return sel(metric, append([]string{onHost}, matchers...)...)
@@ -40,7 +45,8 @@ func infrastructureBoard() board {
 		uid:   uidInfra,
 		title: titles[uidInfra],
 		description: "The nodes under the HPUs and the collectors that watch them: CPU, load, memory, disk, filesystems " +
-			"and network per host, and whether every collector is up, receives, exports and keeps up.",
+			"and network per host, whether every collector is up, receives, exports and keeps up, and on Kubernetes " +
+			"the CPU and memory of the containers of the pods that hold HPUs.",
 		tags:    []string{"otelcol-gaudi", "infrastructure", "collector"},
 		from:    "now-3h",
 		refresh: "30s",
@@ -53,6 +59,7 @@ func infrastructureBoard() board {
 			{title: "Network", panels: infraNetwork()},
 			{title: "Collector health", panels: collectorHealth()},
 			{title: "Collector pipelines", panels: collectorPipelines()},
+			{title: "Containers of pods holding HPUs", panels: infraPods()},
 		},
 	}
 }
@@ -178,6 +185,47 @@ func infraNetwork() []panel {
 				prom(`sum by (instance, device, direction) (`+rate(host("system_network_errors_total"))+`)`, "{{instance}} {{device}} {{direction}} errors"),
 				prom(`sum by (instance, device, direction) (`+rate(host("system_network_dropped_total"))+`)`, "{{instance}} {{device}} {{direction}} dropped"),
 			},
+		}),
+	}
+}
+
+// hpuPods are the pods the kubelet allocated HPUs to on the selected hosts, one series per pod (hpu_job puts
+// the pod on hpu_info); the kubelet_stats receiver's series of those pods are joined with it.
+const hpuPods = `group by (` + byPod + `) (hpu_info{instance=~"$host", k8s_pod_name!=""})`
+
+// ofHPUPods keeps the series of expr (by instance, namespace, pod and more) whose pod holds an HPU.
+func ofHPUPods(expr string) string {
+	return expr + ` * on (` + byPod + `) group_left () ` + hpuPods
+}
+
+func infraPods() []panel {
+	byContainer := byPod + ", k8s_container_name"
+	legend := "{{k8s_namespace_name}}/{{k8s_pod_name}} {{k8s_container_name}}"
+	return []panel{
+		tablePanel(spec{title: "Pods holding HPUs", unit: "none", w: 24, h: 6,
+			desc: "Which pods hold the HPUs of each host, and what do they use of the host? Per pod: HPUs allocated " +
+				"(from the kubelet, through hpu_job), CPU cores and memory working set of all its containers (kubelet_stats).",
+			links: []cog.Builder[dashboard.DashboardLink]{panelLink("HPU Monitoring", uidHPU, "host")},
+			queries: []query{
+				promTable(`count by (` + byPod + `) (hpu_info{instance=~"$host", k8s_pod_name!=""})`),
+				promTable(ofHPUPods(`sum by (` + byPod + `) (` + host("k8s_pod_cpu_usage") + `)`)),
+				promTable(ofHPUPods(`sum by (` + byPod + `) (` + host("k8s_pod_memory_working_set_bytes") + `)`)),
+			},
+			xforms: mergeTable(map[string]string{
+				"instance": "Host", "k8s_namespace_name": "Namespace", "k8s_pod_name": "Pod",
+				"Value #A": "HPUs", "Value #B": "CPU cores", "Value #C": "memory working set",
+			}, nil),
+			overrides: []override{column("CPU cores", "none", nil), column("memory working set", "bytes", nil)},
+		}, "HPUs", true),
+		timeSeries(spec{title: "CPU of containers in HPU pods", unit: "none", min: ptr(0.0),
+			desc: "Is a training pod's data loading or preprocessing short of CPU? CPU cores used by each container of the " +
+				"pods that hold HPUs, sidecars included (kubelet_stats container_cpu_usage).",
+			queries: []query{prom(ofHPUPods(`sum by (`+byContainer+`) (`+host("container_cpu_usage")+`)`), legend)},
+		}),
+		timeSeries(spec{title: "Memory of containers in HPU pods", unit: "bytes", min: ptr(0.0),
+			desc: "Is a container of a training pod about to be OOM-killed? Memory working set (what the kubelet's eviction " +
+				"and the OOM killer count) of each container of the pods that hold HPUs (kubelet_stats).",
+			queries: []query{prom(ofHPUPods(`sum by (`+byContainer+`) (`+host("container_memory_working_set_bytes")+`)`), legend)},
 		}),
 	}
 }

@@ -95,12 +95,18 @@ const (
 	onHPU  = `hpu_index=~"$hpu"`
 	onJob  = `training_job_id=~"$job"`
 	onRank = `training_rank=~"$rank"`
+	// The pod and namespace the kubelet allocated a device to (hpu_job puts them on device series).
+	onNamespace = `k8s_namespace_name=~"$namespace"`
+	onPod       = `k8s_pod_name=~"$pod"`
 	// inJob keeps only series that belong to a training job, also when $job is All.
 	inJob = `training_job_id!=""`
+	// inPod keeps only series of devices a pod holds.
+	inPod = `k8s_pod_name!=""`
 )
 
 // Label sets that identify one device and one rank.
 const (
 	byDevice = "instance, hpu_index"
 	byRank   = "training_job_id, training_rank"
+	byPod    = "instance, k8s_namespace_name, k8s_pod_name"
 )

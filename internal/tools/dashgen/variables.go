@@ -64,6 +64,16 @@ func hpuVar() variable {
 		`hpu_info{instance=~"$host"}`, "hpu_index", dashboard.VariableSortNumericalAsc)
 }
 
+func namespaceVar() variable {
+	return labelVar("namespace", "Namespace", "The Kubernetes namespace of the pods holding HPUs (k8s_namespace_name, from the kubelet).",
+		`hpu_info{instance=~"$host"}`, "k8s_namespace_name", dashboard.VariableSortAlphabeticalAsc)
+}
+
+func podVar() variable {
+	return labelVar("pod", "Pod", "The pod an HPU is allocated to (k8s_pod_name, from the kubelet), in the selected namespaces.",
+		`hpu_info{instance=~"$host", k8s_namespace_name=~"$namespace"}`, "k8s_pod_name", dashboard.VariableSortAlphabeticalAsc)
+}
+
 func rankVar() variable {
 	return labelVar("rank", "Rank", "The global rank (training_rank) in the selected jobs.",
 		`training_samples_total{training_job_id=~"$job"}`, "training_rank", dashboard.VariableSortNumericalAsc)
