@@ -151,7 +151,13 @@ func eventLogs(events []hpu.Event, res pcommon.Resource) plog.Logs {
 		lr.Body().SetStr(fmt.Sprintf("HPU %d: %s", e.Index, sev.text))
 		attrs := lr.Attributes()
 		attrs.PutInt("hpu.index", e.Index)
-		attrs.PutStr("hpu.uuid", e.UUID)
+		// The UUID is the library's text, checked as the metrics' identities are; an event is
+		// never dropped for it, its record only goes without the UUID.
+		uuid := e.UUID
+		if hpu.CheckText(uuid) != "" {
+			uuid = ""
+		}
+		attrs.PutStr("hpu.uuid", uuid)
 		attrs.PutStr("hpu.event", string(e.Kind))
 	}
 	return logs

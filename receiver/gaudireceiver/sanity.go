@@ -83,8 +83,9 @@ func newSanitizer(cfg SanityConfig, logger *zap.Logger) *sanitizer {
 	return &sanitizer{cfg: cfg, logger: logger, rejected: map[rejectKey]int64{}}
 }
 
-// check invalidates the impossible readings of d.
+// check invalidates the impossible readings of d and clears its unprintable strings.
 func (s *sanitizer) check(d *hpu.Device) {
+	s.checkText(d)
 	temp := s.cfg.Temperature
 	s.float(d, "hpu.temperature", &d.TemperatureOnChip, temp.contains)
 	s.float(d, "hpu.temperature", &d.TemperatureOnBoard, temp.contains)
@@ -104,6 +105,34 @@ func (s *sanitizer) check(d *hpu.Device) {
 		s.reject(d, "hpu.memory.used", float64(d.MemoryUsed.V))
 		d.MemoryUsed.Valid = false
 		d.MemoryFree.Valid = false
+	}
+}
+
+// checkText clears the descriptive strings of d that are not printable text (hpu.CheckText), so
+// that they never reach hpu.info's attributes, and counts them as rejected hpu.info readings.
+// They only describe the device: an unprogrammed serial EEPROM (all 0xFF) must not fail it.
+func (s *sanitizer) checkText(d *hpu.Device) {
+	info := &d.Info
+	for _, f := range [...]struct {
+		attr string
+		v    *string
+	}{
+		{"hpu.model", &info.Model},
+		{"hpu.serial", &info.Serial},
+		{"hpu.pci.bus_id", &info.PCIBusID},
+		{"hpu.driver.version", &info.DriverVersion},
+		{"hpu.firmware.version", &info.FirmwareVersion},
+	} {
+		if reason := hpu.CheckText(*f.v); reason != "" {
+			key := rejectKey{index: d.Index, uuid: d.UUID, metric: "hpu.info"}
+			if s.rejected[key] == 0 {
+				s.logger.Warn("Dropping a descriptive HPU string that is not printable text; further ones for this device are only counted",
+					zap.Int64("hpu.index", d.Index), zap.String("hpu.uuid", d.UUID), zap.String("attribute", f.attr),
+					zap.String("value", hpu.QuoteText(*f.v)), zap.String("reason", reason))
+			}
+			s.rejected[key]++
+			*f.v = ""
+		}
 	}
 }
 

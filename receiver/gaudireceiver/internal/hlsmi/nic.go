@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
+
+// pciAddress is a PCI address as hl-smi and the kernel print it: domain:bus:device.function
+// ("0000:43:00.0"); the domain may be wider than 4 digits (VMD domains are 5).
+var pciAddress = regexp.MustCompile(`^[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 
 // nicParallelism bounds the hl-smi processes one read runs at once for NIC links: 8 devices
 // fit in a scrape, and the driver, which serves every hl-smi, is not flooded.
@@ -39,6 +44,12 @@ func (s *Source) readNICLinks(ctx context.Context, devs []hpu.Device) error {
 		}
 		if d.Info.PCIBusID == "" {
 			errs[i] = fmt.Errorf("hpu %d: no bus_id to ask hl-smi for its NIC links", d.Index)
+			continue
+		}
+		// The bus id comes from hl-smi's own output and becomes an argument: only a PCI
+		// address is passed, never something hl-smi could take for an option.
+		if !pciAddress.MatchString(d.Info.PCIBusID) {
+			errs[i] = fmt.Errorf("hpu %d: bus_id %s is not a PCI address; NIC links not asked for", d.Index, hpu.QuoteText(d.Info.PCIBusID))
 			continue
 		}
 		wg.Go(func() {

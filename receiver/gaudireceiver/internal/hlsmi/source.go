@@ -99,7 +99,8 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 		return dst, errors.Join(errNoDevices, parseErr)
 	}
 	for i := range devs {
-		if d := &devs[i]; d.Err == nil && d.UUID != "" {
+		// Only a valid UUID may name a device whose later line is garbled.
+		if d := &devs[i]; d.Err == nil && d.UUID != "" && hpu.CheckText(d.UUID) == "" {
 			s.ids[d.Index] = d.UUID
 		}
 	}

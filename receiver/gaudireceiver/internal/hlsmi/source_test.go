@@ -318,3 +318,50 @@ func TestReadNICLinksFailPerDevice(t *testing.T) {
 		}
 	}
 }
+
+// writeGarbled writes the SYNTHETIC fixture with each row's fields replaced as edit says (row
+// index → column → value) and returns its path.
+func writeGarbled(t *testing.T, edit map[int]map[int]string) string {
+	t.Helper()
+	rows := strings.Split(strings.TrimSpace(readFixture(t, "SYNTHETIC_gaudi2_Q_all_fields.csv")), "\n")
+	for r, cols := range edit {
+		fields := strings.Split(rows[r], ", ")
+		for c, v := range cols {
+			fields[c] = v
+		}
+		rows[r] = strings.Join(fields, ", ")
+	}
+	path := filepath.Join(t.TempDir(), "garbled.csv")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(rows, "\n")+"\n"), 0o600))
+	return path
+}
+
+// Strings of hl-smi's output are passed on as they are (the receiver checks every device's
+// identity), but the source itself never remembers a garbage UUID as a device's name, nor
+// passes a bus id that is not a PCI address to hl-smi as an argument.
+func TestReadHostileStrings(t *testing.T) {
+	const uuidCol, busCol = 1, 5
+	env := syntheticEnv()
+	env[hlsmitest.EnvQuery] = writeGarbled(t, map[int]map[int]string{
+		2: {uuidCol: "01P0-\x00\x7f-bad"},
+		3: {busCol: "--reset"},
+		4: {busCol: "0000:b3:00.0 -x"},
+	})
+	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{"link.txt": "port 0: UP\n", "ports.txt": "port 0: internal\n"})
+	cfg, logFile := useFake(t, env)
+	s := startSource(t, cfg, Options{NICLinks: true})
+
+	devs, err := read(t, s)
+	require.Len(t, devs, 8)
+	assert.Equal(t, "01P0-\x00\x7f-bad", devs[2].UUID, "left for the receiver to judge, with the device's other readings")
+	assert.NotContains(t, s.ids, int64(2), "a garbage UUID never names a device later")
+	assert.Contains(t, s.ids, int64(3))
+	assert.ErrorContains(t, err, `hpu 3: bus_id "--reset" is not a PCI address; NIC links not asked for`)
+	assert.ErrorContains(t, err, `hpu 4: bus_id "0000:b3:00.0 -x" is not a PCI address`)
+	assert.Nil(t, devs[3].NICPorts)
+	assert.Len(t, devs[5].NICPorts, 1)
+	for _, run := range loggedRuns(t, logFile) {
+		assert.NotContains(t, run, "reset")
+		assert.NotContains(t, run, "-x")
+	}
+}

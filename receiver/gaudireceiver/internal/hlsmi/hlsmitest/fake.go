@@ -141,15 +141,17 @@ func Replay(fixture string, cols, want []string) string {
 		b.WriteString(strings.Join(out, ", ") + "\n")
 	}
 	for r, row := range rows {
-		out := make([]string, len(want))
-		for i, w := range want {
+		out := make([]string, 0, len(want))
+		for _, w := range want {
 			switch j := slices.Index(cols, w); {
+			case j >= len(row):
+				// A garbled fixture's short row stays short.
 			case j >= 0:
-				out[i] = row[j]
+				out = append(out, row[j])
 			case w == "index":
-				out[i] = strconv.Itoa(r)
+				out = append(out, strconv.Itoa(r))
 			default:
-				out[i] = "N/A"
+				out = append(out, "N/A")
 			}
 		}
 		b.WriteString(strings.Join(out, ", ") + "\n")
