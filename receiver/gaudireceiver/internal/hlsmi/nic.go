@@ -69,16 +69,17 @@ func (s *Source) readNICLinks(ctx context.Context, devs []hpu.Device) error {
 // nicPorts reads the link state of the device's ports. `hl-smi -n link` lists the internal
 // (scale-up) ports by default; a port that `-n ports` does not call external is internal.
 func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error) {
-	external, err := s.portTypes(ctx, bus)
-	if err != nil {
-		return nil, err
+	external, typesErr := s.portTypes(ctx, bus)
+	if external == nil {
+		return nil, typesErr
 	}
-	out, err := s.runner.run(ctx, "-n", "link", "-i", bus)
-	if err != nil {
-		return nil, err
+	// As for the query, the lines printed are used whatever the exit status, which is reported.
+	out, runErr := s.runner.run(ctx, "-n", "link", "-i", bus)
+	if out == "" && runErr != nil {
+		return nil, errors.Join(typesErr, runErr)
 	}
 	var ports []hpu.NICPort
-	err = portLines(out, func(port int64, state string) error {
+	err := portLines(out, func(port int64, state string) error {
 		var up bool
 		switch {
 		case strings.EqualFold(state, "UP"):
@@ -93,9 +94,11 @@ func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error
 	if err != nil {
 		err = fmt.Errorf("-n link -i %s: %w", bus, err)
 	}
-	return ports, err
+	return ports, errors.Join(typesErr, runErr, err)
 }
 
+// portTypes returns which of the device's ports are external; with an error too when hl-smi
+// exited non-zero after printing them.
 func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, error) {
 	s.ports.mu.Lock()
 	external, ok := s.ports.external[bus]
@@ -103,12 +106,12 @@ func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, err
 	if ok {
 		return external, nil
 	}
-	out, err := s.runner.run(ctx, "-n", "ports", "-i", bus)
-	if err != nil {
-		return nil, err
+	out, runErr := s.runner.run(ctx, "-n", "ports", "-i", bus)
+	if out == "" && runErr != nil {
+		return nil, runErr
 	}
 	external = make(map[int64]bool)
-	err = portLines(out, func(port int64, kind string) error {
+	err := portLines(out, func(port int64, kind string) error {
 		switch {
 		case strings.EqualFold(kind, "external"):
 			external[port] = true
@@ -121,7 +124,11 @@ func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, err
 	})
 	if err != nil {
 		// Not cached: a misread port type would label that port's series wrongly for good.
-		return nil, fmt.Errorf("-n ports -i %s: %w", bus, err)
+		return nil, errors.Join(runErr, fmt.Errorf("-n ports -i %s: %w", bus, err))
+	}
+	if runErr != nil {
+		// Used for this read; asked again next time rather than cached from a failed run.
+		return external, runErr
 	}
 	s.ports.mu.Lock()
 	s.ports.external[bus] = external

@@ -365,3 +365,33 @@ func TestReadHostileStrings(t *testing.T) {
 		assert.NotContains(t, run, "-x")
 	}
 }
+
+// hl-smi's exit status and its output are judged apart: the rows it printed are used, and the
+// status is reported; so are the NIC links it printed.
+func TestReadNonZeroExitWithOutput(t *testing.T) {
+	env := syntheticEnv()
+	env[hlsmitest.EnvExitAfter] = "1"
+	env[hlsmitest.EnvStderr] = "hpu 0000:b4:00.0: query timed out"
+	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{"link.txt": "port 0: UP\n", "ports.txt": "port 0: external\n"})
+	cfg, logFile := useFake(t, env)
+	s := startSource(t, cfg, Options{NICLinks: true})
+
+	for range 2 {
+		devs, err := read(t, s)
+		require.Len(t, devs, 8)
+		for _, d := range devs {
+			require.NoError(t, d.Err)
+			assert.True(t, d.Power.Valid)
+			assert.Equal(t, []hpu.NICPort{{Port: 0, External: true, Up: true}}, d.NICPorts)
+		}
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `-Q index,uuid`)
+		assert.Contains(t, err.Error(), `exit status 1; stderr: "hpu 0000:b4:00.0: query timed out"`)
+		assert.Contains(t, err.Error(), "-n link -i 0000:43:00.0: exit status 1")
+	}
+	var ports int
+	for _, run := range loggedRuns(t, logFile) {
+		ports += strings.Count(run, "-n ports -i ")
+	}
+	assert.Equal(t, 16, ports, "port types from a failed run are used but not cached")
+}

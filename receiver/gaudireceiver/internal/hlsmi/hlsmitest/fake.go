@@ -26,6 +26,9 @@ const (
 	// EnvExit makes every run print EnvStderr to stderr and exit with this code.
 	EnvExit   = "FAKE_HLSMI_EXIT"
 	EnvStderr = "FAKE_HLSMI_STDERR"
+	// EnvExitAfter makes every run print its output as usual, then EnvStderr to stderr, and
+	// exit with this code, as an hl-smi that could not read one device.
+	EnvExitAfter = "FAKE_HLSMI_EXIT_AFTER_OUTPUT"
 	// EnvReject makes a -Q that asks for this field fail, as an hl-smi that does not know it.
 	EnvReject = "FAKE_HLSMI_REJECT"
 	// EnvGarble is "<line>:<how>": the -Q output's line (1-based) loses its last column ("columns"),
@@ -78,6 +81,11 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := io.WriteString(stdout, out); err != nil {
 		return fail(stderr, err)
+	}
+	if code := os.Getenv(EnvExitAfter); code != "" {
+		fmt.Fprintln(stderr, os.Getenv(EnvStderr))
+		n, _ := strconv.Atoi(code)
+		return n
 	}
 	return 0
 }
