@@ -163,7 +163,9 @@ func TestIdentityStringsAreChecked(t *testing.T) {
 // A whole read that fails leaves no device in its last state: every device seen is unknown at
 // once. A device missing from a read that did not fail is unknown too, and an error.
 func TestDevicesNotReadAreUnknown(t *testing.T) {
-	dev := func(index int64, uuid string) hpu.Device { return hpu.Device{Index: index, UUID: uuid, Power: hpu.Some(100.0)} }
+	dev := func(index int64, uuid string) hpu.Device {
+		return hpu.Device{Index: index, UUID: uuid, Power: hpu.Some(100.0)}
+	}
 	src := &scriptedSource{reads: []scriptedRead{
 		{devices: []hpu.Device{dev(0, "u0"), dev(1, "u1"), dev(2, "u2")}},
 		{err: errors.New("hl-smi: killed: context deadline exceeded")},
