@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func (s *scriptedSource) Read(_ context.Context, _ time.Time, dst []hpu.Device) 
 }
 
 // startScripted starts a scraper on src, logging to the returned observer.
-func startScripted(t *testing.T, src hpu.Source) (*gaudiScraper, *observer.ObservedLogs) {
+func startScripted(t testing.TB, src hpu.Source) (*gaudiScraper, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zapcore.WarnLevel)
 	cfg := simulatorConfig()
@@ -56,10 +57,18 @@ func startScripted(t *testing.T, src hpu.Source) (*gaudiScraper, *observer.Obser
 // requirePrintable fails on any attribute value of md that is not printable text.
 func requirePrintable(t *testing.T, md pmetric.Metrics) {
 	t.Helper()
+	for _, bad := range unprintable(md) {
+		t.Error(bad)
+	}
+}
+
+// unprintable lists the string attributes of md that are not printable text.
+func unprintable(md pmetric.Metrics) []string {
+	var bad []string
 	check := func(where string, attrs pcommon.Map) {
 		for k, v := range attrs.All() {
-			if v.Type() == pcommon.ValueTypeStr {
-				assert.Empty(t, hpu.CheckText(v.Str()), "%s: attribute %s = %q", where, k, v.Str())
+			if v.Type() == pcommon.ValueTypeStr && hpu.CheckText(v.Str()) != "" {
+				bad = append(bad, fmt.Sprintf("%s: attribute %s = %q", where, k, v.Str()))
 			}
 		}
 	}
@@ -69,6 +78,7 @@ func requirePrintable(t *testing.T, md pmetric.Metrics) {
 	forEachMetric(md, func(m pmetric.Metric) {
 		forEachAttributes(m, func(attrs pcommon.Map) { check(m.Name(), attrs) })
 	})
+	return bad
 }
 
 // health is each device's hpu.health series at 1, as "index/uuid": state.
@@ -217,4 +227,32 @@ func TestEventWithUnprintableUUIDKeepsItsRecord(t *testing.T) {
 		assert.Equal(t, want, records.At(i).Attributes().AsRaw())
 	}
 	assert.Equal(t, plog.SeverityNumberFatal, records.At(0).SeverityNumber())
+}
+
+// FuzzScrapeIdentity feeds a device with arbitrary identity strings, beside a clean one, through
+// a scrape: no attribute is ever unprintable, and each device named has one health state.
+func FuzzScrapeIdentity(f *testing.F) {
+	f.Add(int64(0), "01P4-HL3090A0-18-U4V193-22-07-00", "HL-325L", "AM50016138", "0000:43:00.0", "1.22.1-97ec1a4", "Linux gaudi3 5.10.18")
+	f.Add(int64(1), "01P0-HL2\x00\x7fA81", "HL-\u202e522", "AM\x1b[2J\x1b]0;pwned\x07", "--reset", "1.12\x1b[31mred", "\xff\xfe")
+	f.Add(int64(-1), "", "", "", "", "", "")
+	f.Add(int64(7), "u7", "", "", "", "", "")
+	src := &scriptedSource{reads: []scriptedRead{{}}}
+	s, _ := startScripted(f, src)
+	f.Fuzz(func(t *testing.T, index int64, uuid, model, serial, bus, driver, firmware string) {
+		fuzzed := hpu.Device{Index: index, UUID: uuid, Power: hpu.Some(100.0),
+			Info: hpu.Info{Model: model, Serial: serial, PCIBusID: bus, DriverVersion: driver, FirmwareVersion: firmware}}
+		src.reads[0].devices = []hpu.Device{fuzzed, {Index: 7, UUID: "u7", Power: hpu.Some(100.0)}}
+		md, _ := s.scrape(context.Background())
+		if bad := unprintable(md); len(bad) > 0 {
+			t.Fatal(bad)
+		}
+		for key, states := range health(md) {
+			if strings.Contains(states, "+") {
+				t.Fatalf("device %s is %s at once", key, states)
+			}
+		}
+		if len(s.tracker.known) > maxIndex+1 {
+			t.Fatalf("%d devices remembered", len(s.tracker.known))
+		}
+	})
 }

@@ -16,6 +16,10 @@ import (
 // ("0000:43:00.0"); the domain may be wider than 4 digits (VMD domains are 5).
 var pciAddress = regexp.MustCompile(`^[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 
+// maxNICPorts bounds port numbers: HLML's port masks hold 128 bits, Gaudi 2 and 3 have 24
+// ports. A garbled line must not make a series per number, nor two series of one port.
+const maxNICPorts = 128
+
 // nicParallelism bounds the hl-smi processes one read runs at once for NIC links: 8 devices
 // fit in a scrape, and the driver, which serves every hl-smi, is not flooded.
 const nicParallelism = 4
@@ -78,6 +82,16 @@ func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error
 	if out == "" && runErr != nil {
 		return nil, errors.Join(typesErr, runErr)
 	}
+	ports, err := parseLinks(out, external)
+	if err != nil {
+		err = fmt.Errorf("-n link -i %s: %w", bus, err)
+	}
+	return ports, errors.Join(typesErr, runErr, err)
+}
+
+// parseLinks reads `hl-smi -n link` output; a port that external does not call external is
+// internal.
+func parseLinks(out string, external map[int64]bool) ([]hpu.NICPort, error) {
 	var ports []hpu.NICPort
 	err := portLines(out, func(port int64, state string) error {
 		var up bool
@@ -91,10 +105,7 @@ func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error
 		ports = append(ports, hpu.NICPort{Port: port, External: external[port], Up: up})
 		return nil
 	})
-	if err != nil {
-		err = fmt.Errorf("-n link -i %s: %w", bus, err)
-	}
-	return ports, errors.Join(typesErr, runErr, err)
+	return ports, err
 }
 
 // portTypes returns which of the device's ports are external; with an error too when hl-smi
@@ -110,18 +121,7 @@ func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, err
 	if out == "" && runErr != nil {
 		return nil, runErr
 	}
-	external = make(map[int64]bool)
-	err := portLines(out, func(port int64, kind string) error {
-		switch {
-		case strings.EqualFold(kind, "external"):
-			external[port] = true
-		case strings.EqualFold(kind, "internal"):
-			external[port] = false
-		default:
-			return fmt.Errorf("port type %q is neither internal nor external", kind)
-		}
-		return nil
-	})
+	external, err := parsePortTypes(out)
 	if err != nil {
 		// Not cached: a misread port type would label that port's series wrongly for good.
 		return nil, errors.Join(runErr, fmt.Errorf("-n ports -i %s: %w", bus, err))
@@ -136,11 +136,33 @@ func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, err
 	return external, nil
 }
 
+// parsePortTypes reads `hl-smi -n ports` output: which ports are external. Any bad line fails
+// it all, and then no map is returned.
+func parsePortTypes(out string) (map[int64]bool, error) {
+	external := make(map[int64]bool)
+	err := portLines(out, func(port int64, kind string) error {
+		switch {
+		case strings.EqualFold(kind, "external"):
+			external[port] = true
+		case strings.EqualFold(kind, "internal"):
+			external[port] = false
+		default:
+			return fmt.Errorf("port type %q is neither internal nor external", kind)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return external, nil
+}
+
 // portLines calls fn for each "port N: value" line of `hl-smi -n link` or `-n ports` output
 // ("port  0:        UP", "port 8: external"); other lines, such as a "=== <bus id> ===" title,
 // are skipped. Every bad line is reported, and does not stop the others.
 func portLines(out string, fn func(port int64, value string) error) error {
 	var errs []error
+	var seen [maxNICPorts]bool
 	for lineNo := 1; out != ""; lineNo++ {
 		var line string
 		line, out, _ = strings.Cut(out, "\n")
@@ -151,10 +173,18 @@ func portLines(out string, fn func(port int64, value string) error) error {
 		}
 		num, value, ok := strings.Cut(rest, ":")
 		port, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-		if !ok || err != nil || port < 0 {
+		switch {
+		case !ok || err != nil || port < 0:
 			errs = append(errs, fmt.Errorf("output line %d: not \"port N: ...\": %q", lineNo, line))
 			continue
+		case port >= maxNICPorts:
+			errs = append(errs, fmt.Errorf("output line %d: port %d is not below %d", lineNo, port, maxNICPorts))
+			continue
+		case seen[port]:
+			errs = append(errs, fmt.Errorf("output line %d: port %d listed again", lineNo, port))
+			continue
 		}
+		seen[port] = true
 		if err := fn(port, strings.TrimSpace(value)); err != nil {
 			errs = append(errs, fmt.Errorf("output line %d: %w", lineNo, err))
 		}
