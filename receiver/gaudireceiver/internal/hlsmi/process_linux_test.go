@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi/hlsmitest"
 )
 
 // prSetChildSubreaper is PR_SET_CHILD_SUBREAPER of prctl(2).
@@ -108,7 +110,7 @@ func TestReadKillsEscapedHelpers(t *testing.T) {
 			becomeSubreaper(t)
 			env := syntheticEnv()
 			pidFile := filepath.Join(t.TempDir(), "pids")
-			env[envEscape] = mode
+			env[hlsmitest.EnvEscape] = mode
 			env[envPidFile] = pidFile
 			cfg, _ := useFake(t, env)
 			s := startSource(t, cfg, Options{})
@@ -134,8 +136,8 @@ func TestReadHungWithEscapedHelperIsKilled(t *testing.T) {
 	becomeSubreaper(t)
 	env := syntheticEnv()
 	pidFile := filepath.Join(t.TempDir(), "pids")
-	env[envEscape] = "hold"
-	env[envHang] = "1"
+	env[hlsmitest.EnvEscape] = "hold"
+	env[hlsmitest.EnvHangIf] = pidFile // written before the hang
 	env[envPidFile] = pidFile
 	cfg, _ := useFake(t, env)
 	s := startSource(t, cfg, Options{})
@@ -149,8 +151,8 @@ func TestReadHungWithEscapedHelperIsKilled(t *testing.T) {
 	assert.ErrorIs(t, err, fs.ErrNotExist, "the child was reaped")
 	requireKilled(t, helper)
 
-	t.Setenv(envHang, "")
-	t.Setenv(envEscape, "")
+	t.Setenv(hlsmitest.EnvEscape, "")
+	t.Setenv(hlsmitest.EnvHangIf, "")
 	devs, err := read(t, s)
 	require.NoError(t, err, "the next read runs")
 	assert.Len(t, devs, 8)
