@@ -139,8 +139,13 @@ func eventLogs(events []hpu.Event, res pcommon.Resource) plog.Logs {
 	records.EnsureCapacity(len(events))
 	for _, e := range events {
 		sev, ok := eventSeverity[e.Kind]
+		kind := string(e.Kind)
 		if !ok {
-			sev.number, sev.text = plog.SeverityNumberError, string(e.Kind)
+			// A kind the receiver does not know is passed on as the source names it, if printable.
+			if hpu.CheckText(kind) != "" {
+				kind = "unknown"
+			}
+			sev.number, sev.text = plog.SeverityNumberError, kind
 		}
 		lr := records.AppendEmpty()
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(e.Time))
@@ -158,7 +163,7 @@ func eventLogs(events []hpu.Event, res pcommon.Resource) plog.Logs {
 			uuid = ""
 		}
 		attrs.PutStr("hpu.uuid", uuid)
-		attrs.PutStr("hpu.event", string(e.Kind))
+		attrs.PutStr("hpu.event", kind)
 	}
 	return logs
 }

@@ -213,20 +213,23 @@ func TestDevicesNotReadAreUnknown(t *testing.T) {
 	assert.Equal(t, map[string]string{"0/u0": "ok", "1/u1-new": "ok", "2/u2": "ok"}, health(md))
 }
 
-func TestEventWithUnprintableUUIDKeepsItsRecord(t *testing.T) {
+func TestEventWithUnprintableTextKeepsItsRecord(t *testing.T) {
 	logs := eventLogs([]hpu.Event{
 		{Index: 3, UUID: "01P4\x1b[2J", Kind: hpu.EventCritical},
 		{Index: 4, UUID: "01P4-HL3090A0-18-U4V193-22-07-04", Kind: hpu.EventDRAM},
+		{Index: 5, UUID: "u5", Kind: "\x00\xff"},
 	}, pcommon.NewResource())
 	records := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-	require.Equal(t, 2, records.Len(), "no event is dropped")
+	require.Equal(t, 3, records.Len(), "no event is dropped")
 	for i, want := range []map[string]any{
 		{"hpu.index": int64(3), "hpu.uuid": "", "hpu.event": "critical"},
 		{"hpu.index": int64(4), "hpu.uuid": "01P4-HL3090A0-18-U4V193-22-07-04", "hpu.event": "dram"},
+		{"hpu.index": int64(5), "hpu.uuid": "u5", "hpu.event": "unknown"},
 	} {
 		assert.Equal(t, want, records.At(i).Attributes().AsRaw())
 	}
 	assert.Equal(t, plog.SeverityNumberFatal, records.At(0).SeverityNumber())
+	assert.Equal(t, "HPU 5: unknown", records.At(2).Body().Str())
 }
 
 // FuzzScrapeIdentity feeds a device with arbitrary identity strings, beside a clean one, through
