@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,6 +131,33 @@ func TestHLSMIGarbageNeverReachesLabels(t *testing.T) {
 	}
 }
 
+// waitAll polls the collector until hpu_health has each of the 8 devices in state.
+func waitAll(t *testing.T, c *collector, state string) {
+	t.Helper()
+	want := map[string]string{}
+	for i := range 8 {
+		want[strconv.Itoa(i)] = state
+	}
+	eventually(t, startupDeadline, func() (bool, string) {
+		c.failIfExited(t)
+		families, err := scrape(context.Background(), c.metricsURL)
+		if err != nil {
+			return false, err.Error()
+		}
+		states := healthStates(families)
+		return fmt.Sprint(states) == fmt.Sprint(want), fmt.Sprintf("hpu_health at 1 by hpu_index: %v, want all %s", states, state)
+	})
+}
+
+// waitNoneLeft polls until no process of an hl-smi run is alive: between two reads, none may be.
+func waitNoneLeft(t *testing.T, mark string, collector int) {
+	t.Helper()
+	eventually(t, startupDeadline, func() (bool, string) {
+		left := markedProcesses(mark, collector)
+		return len(left) == 0, fmt.Sprintf("processes of hl-smi runs still alive between reads: %v", left)
+	})
+}
+
 // markedProcesses lists the processes other than the collector whose environment holds the entry
 // mark: the fake hl-smi runs and whatever they started.
 func markedProcesses(mark string, collector int) []int {
@@ -157,8 +185,9 @@ func markedProcesses(mark string, collector int) []int {
 func TestHLSMIHangAndEscapedChildren(t *testing.T) {
 	t.Parallel()
 	mark := "E2E_HLSMI_RUN_OF=" + t.Name() + strconv.Itoa(os.Getpid())
-	hangIf := filepath.Join(t.TempDir(), "hang")
-	env := []string{mark, "FAKE_HLSMI_QUERY=" + writeHLSMIRecording(t), "FAKE_HLSMI_ESCAPE=hold", "FAKE_HLSMI_HANG_IF=" + hangIf}
+	hangIf, pidFile := filepath.Join(t.TempDir(), "hang"), filepath.Join(t.TempDir(), "pids")
+	env := []string{mark, "FAKE_HLSMI_QUERY=" + writeHLSMIRecording(t), "FAKE_HLSMI_ESCAPE=hold", "FAKE_HLSMI_PIDFILE=" + pidFile,
+		"FAKE_HLSMI_HANG_IF=" + hangIf}
 	c := startHLSMICollector(t, env, "receivers::gaudi::timeout=700ms")
 	collector := c.cmd.Process.Pid
 	t.Cleanup(func() {
@@ -168,34 +197,24 @@ func TestHLSMIHangAndEscapedChildren(t *testing.T) {
 		}
 	})
 
-	allOK := func() {
-		t.Helper()
-		eventually(t, startupDeadline, func() (bool, string) {
-			c.failIfExited(t)
-			families, err := scrape(context.Background(), c.metricsURL)
-			if err != nil {
-				return false, err.Error()
-			}
-			states := healthStates(families)
-			duration := families["hpu_scrape_duration_seconds"]
-			if len(states) != 8 || strings.Count(fmt.Sprint(states), ":ok") != 8 || len(duration) == 0 {
-				return false, fmt.Sprintf("hpu_health: %v", states)
-			}
-			return true, ""
-		})
-	}
-	allOK()
+	waitAll(t, c, "ok")
 	families, err := scrape(context.Background(), c.metricsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	errorsBefore := families["hpu_scrape_errors_total"]
-	// A child holding the pipe failed every read after WaitDelay and outlived it. The poll spans
+	// A child holding the pipe failed every read after WaitDelay and outlived it. The polls span
 	// reads; afterwards the error count must not have grown.
+	var escaped int
+	if b, err := os.ReadFile(pidFile); err != nil {
+		t.Fatalf("the fake hl-smi started no child: %v", err)
+	} else if _, err := fmt.Sscan(string(b), new(int), &escaped); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, startupDeadline, func() (bool, string) {
-		left := markedProcesses(mark, collector)
-		return len(left) == 0, fmt.Sprintf("processes of hl-smi runs still alive between reads: %v", left)
+		return !slices.Contains(markedProcesses(mark, collector), escaped), fmt.Sprintf("the child %d that escaped with setsid is alive", escaped)
 	})
+	waitNoneLeft(t, mark, collector)
 	families, err = scrape(context.Background(), c.metricsURL)
 	if err != nil {
 		t.Fatal(err)
@@ -207,24 +226,14 @@ func TestHLSMIHangAndEscapedChildren(t *testing.T) {
 	if err := os.WriteFile(hangIf, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, startupDeadline, func() (bool, string) {
-		families, err := scrape(context.Background(), c.metricsURL)
-		if err != nil {
-			return false, err.Error()
-		}
-		states := healthStates(families)
-		return strings.Count(fmt.Sprint(states), ":unknown") == 8, fmt.Sprintf("hpu_health while hl-smi hangs: %v", states)
-	})
+	waitAll(t, c, "unknown")
 	waitHPUHealth(t, c, c.hpuHealthURL+"/health", http.StatusServiceUnavailable, func(h hpuHealth) bool { return h.Checks.HPUCount == 0 })
 
 	if err := os.Remove(hangIf); err != nil {
 		t.Fatal(err)
 	}
-	allOK()
-	eventually(t, startupDeadline, func() (bool, string) {
-		left := markedProcesses(mark, collector)
-		return len(left) == 0, fmt.Sprintf("processes of hl-smi runs still alive between reads: %v", left)
-	})
+	waitAll(t, c, "ok")
+	waitNoneLeft(t, mark, collector)
 }
 
 // Two gaudi receivers reading the node's devices would report each twice (and /health would count
