@@ -83,7 +83,7 @@ unit-test:
 ## it then runs as a regression case in every `go test`. Seeds: the recorded outputs in testdata and testdata/fuzz.
 ## (FuzzScrapeIdentity in receiver/gaudireceiver, the same check through a whole scrape, runs on its seeds in unit-test;
 ## fuzz it by hand: its instrumented build takes minutes.)
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 FUZZ_TARGETS = internal/hpu:FuzzCheckText internal/hlsmi:FuzzParseQuery internal/hlsmi:FuzzParseLinks \
                internal/sysfs:FuzzReadAttribute
 fuzz-test:
