@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +20,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml/hlmltest"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi/hlsmitest"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs/sysfstest"
 )
 
 // scriptedSource answers each Read with the next of its reads, the last one again at the end.
@@ -258,4 +263,61 @@ func FuzzScrapeIdentity(f *testing.F) {
 			t.Fatalf("%d devices remembered", len(s.tracker.known))
 		}
 	})
+}
+
+// Garbage from each real source, through its fake, reaches no attribute: a garbage UUID fails its
+// device, a garbage descriptive string is left out of hpu.info.
+func TestGarbageFromEverySource(t *testing.T) {
+	for _, tt := range []struct {
+		kind  SourceKind
+		setup func(t *testing.T, cfg *Config)
+		// failed is the device whose UUID is garbage; blank is the hpu.info attribute left empty
+		// on device described.
+		failed, described int64
+		blank             string
+	}{
+		{SourceHLML, func(t *testing.T, _ *Config) {
+			t.Setenv(hlmltest.ScenarioEnv, hlmltest.WriteScenario(t,
+				"device 2 uuid 01P4-\x1b[2J\xff", "device 3 serial AM\x7f\x1b]0;x\x07", "device 5 name HL-\u202e523"))
+		}, 2, 3, "hpu.serial"},
+		{SourceHLSMI, func(t *testing.T, _ *Config) {
+			b, err := os.ReadFile(hlsmitest.Fixture("SYNTHETIC_gaudi2_Q_all_fields.csv"))
+			require.NoError(t, err)
+			garbled := strings.NewReplacer("01P0-HL2080A0-15-TF8A81-09-07-06", "01P0-HL2\x00\x7fA81",
+				"AM50016163, 3, 0000:19:00.0, 1.12.1-cb7a7bc", "AM50016163, 3, 0000:19:00.0, 1.12\x1b[31m").Replace(string(b))
+			path := filepath.Join(t.TempDir(), "garbled.csv")
+			require.NoError(t, os.WriteFile(path, []byte(garbled), 0o600))
+			t.Setenv(hlsmitest.EnvQuery, path)
+		}, 0, 3, "hpu.driver.version"},
+		{SourceSysfs, func(t *testing.T, cfg *Config) {
+			cfg.Sysfs.Root = t.TempDir()
+			sysfstest.WriteTree(t, cfg.Sysfs.Root,
+				sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").With(map[string]string{"driver_ver": "1.12\xff\xfe\n"}),
+				sysfstest.Gaudi2Device(t, 1, "0000:44:00.0").With(map[string]string{"pci_addr": "0000:44:00.0\x1b[1m\n"}))
+		}, 1, 0, "hpu.driver.version"},
+	} {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			cfg := parityConfig(t, tt.kind)
+			tt.setup(t, cfg)
+			s := newTestScraper(cfg, time.Now, openSource)
+			require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+			defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+
+			md, err := s.scrape(context.Background())
+			assert.ErrorContains(t, err, fmt.Sprintf("hpu %d (): unusable identity: uuid ", tt.failed))
+			requirePrintable(t, md)
+			assert.Equal(t, "failed", health(md)[fmt.Sprintf("%d/", tt.failed)])
+			var found bool
+			for _, p := range numberPoints(findMetric(t, md, "hpu.info")).All() {
+				if index, _ := p.Attributes().Get("hpu.index"); index.Int() == tt.described {
+					found = true
+					blank, _ := p.Attributes().Get(tt.blank)
+					assert.Empty(t, blank.Str())
+					model, _ := p.Attributes().Get("hpu.model")
+					assert.NotEmpty(t, model.Str(), "the device's other strings stay")
+				}
+			}
+			assert.True(t, found, "hpu.info of device %d", tt.described)
+		})
+	}
 }
