@@ -236,6 +236,23 @@ func TestHLSMIHangAndEscapedChildren(t *testing.T) {
 	waitNoneLeft(t, mark, collector)
 }
 
+// hl-smi exiting 1 after printing every device discarded all 8; its rows are used now, and the
+// exit status is counted as a scrape error.
+func TestHLSMIExitStatusJudgedApartFromOutput(t *testing.T) {
+	t.Parallel()
+	c := startHLSMICollector(t, []string{"FAKE_HLSMI_QUERY=" + writeHLSMIRecording(t),
+		"FAKE_HLSMI_EXIT_AFTER_OUTPUT=1", "FAKE_HLSMI_STDERR=hpu 0000:cd:00.0: query timed out"})
+	waitAll(t, c, "ok")
+	families := waitForFamilies(t, c.process, c.metricsURL, "hpu_power_watts", "hpu_scrape_errors_total")
+	checkOneSeriesPerDevice(t, "hpu_power_watts", families["hpu_power_watts"])
+	if errs := families["hpu_scrape_errors_total"]; len(errs) != 1 || errs[0].Value < 1 {
+		t.Errorf("hpu_scrape_errors_total = %v, want the exit status counted", errs)
+	}
+	if out := c.output(); !strings.Contains(out, "exit status 1") || !strings.Contains(out, "query timed out") {
+		t.Errorf("the exit status and stderr are not logged:\n%s", out)
+	}
+}
+
 // Two gaudi receivers reading the node's devices would report each twice (and /health would count
 // 16 HPUs on an 8-HPU node): the collector refuses to start the second.
 func TestSecondGaudiReceiverOnTheNodeIsRefused(t *testing.T) {
