@@ -62,13 +62,17 @@ monitor-down:
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
 test: test-deps lint check-generated unit-test fuzz-test hlml-asan-test rules-test e2e-test
 
-## test-deps: the real Prometheus and Alertmanager (Debian packages) that the end-to-end tests run
+## test-deps: the real Prometheus and Alertmanager, and Debian's Python with PyTorch and prometheus_client
+## for the prometheus_client training ranks (Debian packages) that the end-to-end tests run
 test-deps:
 	@# prometheus-alertmanager installs its server as prometheus-alertmanager, beside amtool.
+	@# /usr/bin/python3, not the python3 on PATH: only Debian's interpreter sees Debian's Python packages.
 	@missing=; \
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v amtool >/dev/null && { command -v alertmanager || command -v prometheus-alertmanager; } >/dev/null || \
 	  missing="$$missing prometheus-alertmanager"; \
+	/usr/bin/python3 -c 'import torch' 2>/dev/null || missing="$$missing python3-torch"; \
+	/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing="$$missing python3-prometheus-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing the Debian packages$$missing for the end-to-end tests"; \
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
@@ -104,7 +108,8 @@ hlml-asan-test:
 
 ## rules-test: the alert rules' unit tests, through promtool and through our processor (cmd/ruletest)
 rules-test:
-	promtool check rules configs/prometheus/rules/*.rules.yaml
+	promtool check rules configs/prometheus/rules/*.rules.yaml configs/prometheus/rules/compat/*.rules.yaml \
+	  configs/prometheus/rules/testdata/*.rules.yaml
 	promtool test rules configs/prometheus/rules/*.test.yaml
 	$(GO) run ./cmd/ruletest configs/prometheus/rules/*.test.yaml
 

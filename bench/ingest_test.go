@@ -244,6 +244,9 @@ type collector struct {
 	// start is the data time of the first scrape.
 	start time.Time
 	warm  bool
+	// ranks are BenchmarkScrapeIngest's OTLP ranks, one prepared export each; rounds counts their rounds.
+	ranks  []pmetric.Metrics
+	rounds int
 }
 
 func startCollector(b *testing.B, bin, config string, env ...string) *collector {

@@ -81,8 +81,12 @@ func (p *thresholdProcessor) ingestMetric(app *appender, m pmetric.Metric, sc se
 		case pmetric.NumberDataPointValueTypeDouble:
 			v = dp.DoubleValue()
 		default:
-			app.drops[dropInvalid]++
-			continue
+			// A staleness marker carries no value: the prometheus receiver flags a series that went away
+			// "no recorded value" and sets none.
+			if !dp.Flags().NoRecordedValue() {
+				app.drops[dropInvalid]++
+				continue
+			}
 		}
 		// A series seen before skips naming: its identity leads straight to its labels and head reference.
 		id := app.s.hasher.point(metricID, dp.Attributes())

@@ -1,6 +1,7 @@
 package gaudireceiver
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs"
@@ -44,6 +46,8 @@ type Config struct {
 	Sysfs     sysfs.Config     `mapstructure:"sysfs"`
 	Simulator simulator.Config `mapstructure:"simulator"`
 	Sanity    SanityConfig     `mapstructure:"sanity"`
+	// NICCounters chooses which NIC port counters are read.
+	NICCounters NICCountersConfig `mapstructure:"nic_counters"`
 	// HostName is host.name on the resource of every metric and device event; empty: the OS hostname.
 	HostName string `mapstructure:"host_name"`
 	// HealthExtension names an hpu_health extension told of every scrape; nil turns reporting off.
@@ -60,4 +64,46 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("source must be one of %v, got %q", sourceKinds, c.Source)
 	}
 	return nil
+}
+
+// NIC port sets whose counters are read.
+const (
+	NICPortsExternal = "external"
+	NICPortsAll      = "all"
+)
+
+// NICCountersConfig chooses the NIC port counters read: those of the external (scale-out) ports
+// by default, as every device has 21 internal ones; and the raw counters that hpu.nic.stat
+// reports when it is enabled.
+type NICCountersConfig struct {
+	// Ports is "external" or "all".
+	Ports string `mapstructure:"ports"`
+	// Stats lists the raw counters hpu.nic.stat reports, by name; empty: all of them.
+	Stats []string `mapstructure:"stats"`
+	_     struct{}
+}
+
+// Validate implements confmap.Validator.
+func (c *NICCountersConfig) Validate() error {
+	var errs []error
+	if c.Ports != NICPortsExternal && c.Ports != NICPortsAll {
+		errs = append(errs, fmt.Errorf("ports must be %q or %q, got %q", NICPortsExternal, NICPortsAll, c.Ports))
+	}
+	for _, name := range c.Stats {
+		if !hpu.PrintableName(name) {
+			errs = append(errs, fmt.Errorf("stats: %q is not a counter name (printable ASCII, at most 64 bytes)", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// nicOptions are what the sources read of the NIC ports, from the enabled metrics.
+func (c *Config) nicOptions() hpu.NICOptions {
+	m := c.Metrics
+	return hpu.NICOptions{
+		Counters:  m.HpuNicIo.Enabled || m.HpuNicPackets.Enabled || m.HpuNicErrors.Enabled || m.HpuNicDropped.Enabled,
+		Stats:     m.HpuNicStat.Enabled,
+		StatNames: c.NICCounters.Stats,
+		AllPorts:  c.NICCounters.Ports == NICPortsAll,
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
 )
@@ -62,6 +64,10 @@ func TestInvalidConfigs(t *testing.T) {
 		"bad_simulator": "simulator: devices must be between 1 and 64, got 0\nmodel must be one of [gaudi2 gaudi3], got \"gaudi9\"",
 		"bad_sanity":    "sanity: temperature: min (150) must be below max (-40)\npower: limit_ratio must not be negative, got -1",
 		"bad_interval":  `"collection_interval": requires positive value`,
+		"bad_nic_counters": `nic_counters: ports must be "external" or "all", got "scale-out"` + "\n" +
+			`stats: "bad\x01name" is not a counter name (printable ASCII, at most 64 bytes)`,
+		"bad_hlml": `hlml: temperature_source must be one of [auto hwmon hlml], got "thermometer"` + "\n" +
+			"slow_calls_every must not be negative, got -2\nbackoff: period must be positive when failures is set",
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -76,4 +82,19 @@ func TestUnknownKeyRejected(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	err := confmap.NewFromStringMap(map[string]any{"sourse": "simulator"}).Unmarshal(cfg)
 	assert.ErrorContains(t, err, "sourse")
+}
+
+func TestHLMLConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "hlml")
+	require.NoError(t, err)
+	assert.Equal(t, hlml.Config{
+		LibraryPath: hlml.DefaultLibraryPath, TemperatureSource: hlml.TemperatureHwmon, SlowCallsEvery: 6,
+		Backoff: hlml.BackoffConfig{Failures: 5, Period: time.Minute},
+	}, cfg.HLML)
+	assert.Equal(t, hpu.NICOptions{Counters: true, AllPorts: true, StatNames: []string{"pcs_link_restores"}}, cfg.nicOptions())
+	cfg.Metrics.HpuNicIo.Enabled, cfg.Metrics.HpuNicPackets.Enabled = false, false
+	cfg.Metrics.HpuNicErrors.Enabled, cfg.Metrics.HpuNicDropped.Enabled = false, false
+	cfg.Metrics.HpuNicStat.Enabled = true
+	assert.Equal(t, hpu.NICOptions{Stats: true, AllPorts: true, StatNames: []string{"pcs_link_restores"}}, cfg.nicOptions(),
+		"the counters are read only for the metrics that are enabled")
 }

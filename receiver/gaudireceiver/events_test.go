@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
-	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
@@ -73,14 +72,14 @@ func TestMetricsAndLogsShareOneSource(t *testing.T) {
 	registry := newSourceRegistry()
 	id := component.NewID(metadata.Type)
 	cfg := simulatorConfig()
-	logger := zap.NewNop()
-	shared := registry.get(id, cfg, logger)
-	shared.open = func(ctx context.Context, c *Config, now func() time.Time, l *zap.Logger) (hpu.Source, error) {
+	tel := componenttest.NewNopTelemetrySettings()
+	shared := registry.get(id, cfg, tel)
+	shared.open = func(ctx context.Context, c *Config, now func() time.Time, tel component.TelemetrySettings) (hpu.Source, error) {
 		starts++
-		return openSource(ctx, c, now, l)
+		return openSource(ctx, c, now, tel)
 	}
-	assert.Same(t, shared, registry.get(id, cfg, logger), "one source per component ID")
-	assert.NotSame(t, shared, registry.get(component.NewIDWithName(metadata.Type, "other"), cfg, logger))
+	assert.Same(t, shared, registry.get(id, cfg, tel), "one source per component ID")
+	assert.NotSame(t, shared, registry.get(component.NewIDWithName(metadata.Type, "other"), cfg, tel))
 
 	s := newGaudiScraper(cfg, receiverSettings(), time.Now, shared)
 	events := newEventsReceiver(receiverSettings(), shared, consumertest.NewNop())
@@ -88,13 +87,13 @@ func TestMetricsAndLogsShareOneSource(t *testing.T) {
 	require.NoError(t, events.Start(context.Background(), componenttest.NewNopHost()))
 	assert.Equal(t, 1, starts, "the backend is started once for both signals")
 	require.NoError(t, s.shutdown(context.Background()))
-	assert.Same(t, shared, registry.get(id, cfg, logger), "still in use by the logs receiver")
+	assert.Same(t, shared, registry.get(id, cfg, tel), "still in use by the logs receiver")
 	require.NoError(t, events.Shutdown(context.Background()))
-	assert.NotSame(t, shared, registry.get(id, cfg, logger), "released after the last user")
+	assert.NotSame(t, shared, registry.get(id, cfg, tel), "released after the last user")
 }
 
 func TestLogsReceiverWithoutEventSource(t *testing.T) {
-	shared := &sharedSource{cfg: simulatorConfig(), now: time.Now, logger: zap.NewNop(), open: fixed(&fixedSource{})}
+	shared := &sharedSource{cfg: simulatorConfig(), now: time.Now, tel: componenttest.NewNopTelemetrySettings(), open: fixed(&fixedSource{})}
 	sink := new(consumertest.LogsSink)
 	r := newEventsReceiver(receiverSettings(), shared, sink)
 	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))

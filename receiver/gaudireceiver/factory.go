@@ -44,12 +44,13 @@ func createDefaultConfig() component.Config {
 		HLSMI:                hlsmi.DefaultConfig(),
 		Sysfs:                sysfs.DefaultConfig(),
 		Sanity:               defaultSanityConfig(),
+		NICCounters:          NICCountersConfig{Ports: NICPortsExternal},
 	}
 }
 
 func (r *sourceRegistry) createMetricsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
 	c := cfg.(*Config)
-	s := newGaudiScraper(c, set, time.Now, r.get(set.ID, c, set.Logger))
+	s := newGaudiScraper(c, set, time.Now, r.get(set.ID, c, set.TelemetrySettings))
 	sc, err := scraper.NewMetrics(s.scrape, scraper.WithStart(s.start), scraper.WithShutdown(s.shutdown))
 	if err != nil {
 		return nil, err
@@ -59,5 +60,5 @@ func (r *sourceRegistry) createMetricsReceiver(_ context.Context, set receiver.S
 
 func (r *sourceRegistry) createLogsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
 	c := cfg.(*Config)
-	return newEventsReceiver(set, r.get(set.ID, c, set.Logger), next), nil
+	return newEventsReceiver(set, r.get(set.ID, c, set.TelemetrySettings), next), nil
 }

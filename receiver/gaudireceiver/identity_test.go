@@ -46,14 +46,18 @@ func (s *scriptedSource) Read(_ context.Context, _ time.Time, dst []hpu.Device) 
 	return append(dst, r.devices...), r.err
 }
 
-// startScripted starts a scraper on src, logging to the returned observer.
-func startScripted(t testing.TB, src hpu.Source) (*gaudiScraper, *observer.ObservedLogs) {
+// startScripted starts a scraper on src, configured as configure says, logging to the returned
+// observer.
+func startScripted(t testing.TB, src hpu.Source, configure ...func(*Config)) (*gaudiScraper, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zapcore.WarnLevel)
 	cfg := simulatorConfig()
+	for _, c := range configure {
+		c(cfg)
+	}
 	set := receiverSettings()
 	set.Logger = zap.New(core)
-	s := newGaudiScraper(cfg, set, time.Now, &sharedSource{cfg: cfg, now: time.Now, logger: set.Logger, open: fixed(src)})
+	s := newGaudiScraper(cfg, set, time.Now, &sharedSource{cfg: cfg, now: time.Now, tel: set.TelemetrySettings, open: fixed(src)})
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, s.shutdown(context.Background())) })
 	return s, logs
@@ -126,10 +130,12 @@ func TestIdentityStringsAreChecked(t *testing.T) {
 	garbled[2].UUID = "01P0-\xff\xfe-bad"
 	garbled[3].Info.DriverVersion = "1.12\x1b[31mred"
 	garbled[4].Info.FirmwareVersion = string(make([]byte, hpu.MaxTextLen+1))
+	garbled[4].NICPorts = []hpu.NICPort{{Port: 8, External: true, Up: hpu.Some(true),
+		Stats: []hpu.NICStat{{Name: "rx_\x1b[2Jbytes", Value: 1}, {Name: "etherStatsOctets", Value: 2}}}}
 	garbled[5].UUID = "shifted" // index 3 listed twice
 
 	src := &scriptedSource{reads: []scriptedRead{{devices: garbled}, {devices: clean}, {devices: garbled}}}
-	s, logs := startScripted(t, src)
+	s, logs := startScripted(t, src, func(cfg *Config) { cfg.Metrics.HpuNicStat.Enabled = true })
 
 	md, err := s.scrape(context.Background())
 	requirePrintable(t, md)
@@ -154,9 +160,11 @@ func TestIdentityStringsAreChecked(t *testing.T) {
 	assert.Equal(t, "", info["1"]["hpu.model"])
 	assert.Equal(t, "1.12.1-cb7a7bc", info["1"]["hpu.driver.version"], "the device's other strings stay")
 	assert.Equal(t, "", info["4"]["hpu.firmware.version"], "too long")
-	assert.Equal(t, map[string]float64{"1/hpu.info": 2, "4/hpu.info": 1}, values(md, "hpu.readings.rejected", "hpu.metric"),
+	assert.Equal(t, map[string]float64{"1/hpu.info": 2, "4/hpu.info": 1, "4/hpu.nic.stat": 1}, values(md, "hpu.readings.rejected", "hpu.metric"),
 		"each dropped string is counted")
-	assert.Equal(t, 1, logs.FilterMessageSnippet("descriptive HPU string").FilterField(zap.Int64("hpu.index", 1)).Len(), "logged once per device")
+	assert.Equal(t, map[string]float64{"4/etherStatsOctets": 2}, values(md, "hpu.nic.stat", "hpu.nic.stat.name"),
+		"only the printable NIC counter name is passed on")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("HPU string that is not printable").FilterField(zap.Int64("hpu.index", 1)).Len(), "logged once per device")
 
 	md, err = s.scrape(context.Background())
 	require.NoError(t, err)
@@ -172,7 +180,7 @@ func TestIdentityStringsAreChecked(t *testing.T) {
 		"0/01P0-HL2080A0-15-TF8A80": "failed", "1/01P0-HL2080A0-15-TF8A81": "ok", "2/01P0-HL2080A0-15-TF8A82": "failed",
 		"3/01P0-HL2080A0-15-TF8A83": "failed", "4/01P0-HL2080A0-15-TF8A84": "ok",
 	}, health(md))
-	assert.Equal(t, 1, logs.FilterMessageSnippet("descriptive HPU string").FilterField(zap.Int64("hpu.index", 1)).Len(), "still logged once")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("HPU string that is not printable").FilterField(zap.Int64("hpu.index", 1)).Len(), "still logged once")
 }
 
 // A whole read that fails leaves no device in its last state: every device seen is unknown at

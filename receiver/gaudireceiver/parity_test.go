@@ -35,6 +35,9 @@ const (
 // README's table of what each source fills is what the sources really fill.
 func TestSourceParity(t *testing.T) {
 	shapes := map[string]map[SourceKind]metricShape{}
+	// values are the enum attribute values each source gave each metric ("hpu.sensor=on_chip").
+	values := map[string]map[SourceKind]map[string]bool{}
+	enums := metadataEnums(t)
 	for _, kind := range matrixSources {
 		ok := t.Run(string(kind), func(t *testing.T) {
 			cfg := parityConfig(t, kind)
@@ -53,6 +56,15 @@ func TestSourceParity(t *testing.T) {
 						assert.Equal(t, prev, shape, "%s differs between two scrapes", m.Name())
 					}
 					shapes[m.Name()][kind] = shape
+					if values[m.Name()] == nil {
+						values[m.Name()] = map[SourceKind]map[string]bool{}
+					}
+					if values[m.Name()][kind] == nil {
+						values[m.Name()][kind] = map[string]bool{}
+					}
+					for _, p := range numberPoints(m).All() {
+						values[m.Name()][kind][enumValues(m.Name(), p.Attributes(), enums)] = true
+					}
 				})
 			}
 		})
@@ -82,7 +94,7 @@ func TestSourceParity(t *testing.T) {
 		for name := range shapes {
 			assert.Contains(t, names, name, "emitted but not in metadata.yaml")
 		}
-		checkReadmeSection(t, renderMatrix(names, shapes))
+		checkReadmeSection(t, renderMatrix(names, enums, values))
 	})
 }
 
@@ -92,16 +104,22 @@ func parityConfig(t *testing.T, kind SourceKind) *Config {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Source = kind
+	// Every metric, so that the matrix says what each source can fill.
+	cfg.Metrics.HpuNicStat.Enabled = true
+	cfg.NICCounters.Ports = NICPortsAll
 	switch kind {
 	case SourceHLML:
 		cfg.HLML.LibraryPath = hlmltest.BuildFakeLibrary(t)
+		cfg.Sysfs.Root = t.TempDir() // no hwmon: the temperatures come from the library
 		t.Setenv(hlmltest.ScenarioEnv, "")
 	case SourceHLSMI:
 		cfg.HLSMI.Path = hlsmitest.BuildFakeHLSMI(t)
 		useSyntheticHLSMI(t)
 	case SourceSysfs:
 		cfg.Sysfs.Root = t.TempDir()
-		sysfstest.WriteTree(t, cfg.Sysfs.Root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0"), sysfstest.Gaudi2Device(t, 1, "0000:44:00.0"))
+		sysfstest.WriteTree(t, cfg.Sysfs.Root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").WithSensors().With(netdev("enp67s0d8", 8)),
+			sysfstest.Gaudi2Device(t, 1, "0000:44:00.0").WithSensors().With(netdev("enp68s0d22", 22)))
+		sysfstest.WriteSensorsConf(t, cfg.Sysfs.Root)
 	case SourceSimulator:
 	default:
 		t.Fatalf("no parity setup for source %q", kind)
@@ -109,12 +127,24 @@ func parityConfig(t *testing.T, kind SourceKind) *Config {
 	return cfg
 }
 
+// netdev is the sysfs of an external NIC port's netdev: link up, the standard statistics.
+func netdev(name string, port int) map[string]string {
+	attrs := map[string]string{
+		"net/" + name + "/dev_port":  fmt.Sprintf("%d\n", port),
+		"net/" + name + "/operstate": "up\n",
+	}
+	for _, stat := range []string{"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped", "collisions"} {
+		attrs["net/"+name+"/statistics/"+stat] = "12345\n"
+	}
+	return attrs
+}
+
 // useSyntheticHLSMI makes the fake hl-smi replay the SYNTHETIC fixture, which has every field
 // the source asks for, and answer -n link and -n ports from recorded outputs.
 func useSyntheticHLSMI(t *testing.T) {
 	t.Helper()
 	nic := t.TempDir()
-	for name, fixture := range map[string]string{"link.txt": "gaudi2e_n_link.txt", "ports.txt": "gaudi2_n_ports.txt"} {
+	for name, fixture := range map[string]string{"link.txt": "gaudi2e_n_link.txt", "ports.txt": "gaudi2_n_ports.txt", "stats.txt": "SYNTHETIC_gaudi2_n_stats.txt"} {
 		require.NoError(t, os.Symlink(hlsmitest.Fixture(fixture), filepath.Join(nic, name)))
 	}
 	t.Setenv(hlsmitest.EnvQuery, hlsmitest.Fixture("SYNTHETIC_gaudi2_Q_all_fields.csv"))
@@ -226,24 +256,31 @@ func metadataMetrics(t *testing.T) []string {
 	return nil
 }
 
-// renderMatrix is the README section: a row per metric, a column per source.
-func renderMatrix(names []string, shapes map[string]map[SourceKind]metricShape) string {
+// renderMatrix is the README section: a row per metric, and per value of its enum attributes,
+// a column per source.
+func renderMatrix(names []string, enums metricEnums, values map[string]map[SourceKind]map[string]bool) string {
 	var b strings.Builder
-	b.WriteString("| metric |")
+	b.WriteString("| metric | attribute values |")
 	for _, kind := range matrixSources {
 		fmt.Fprintf(&b, " `%s` |", kind)
 	}
-	b.WriteString("\n|---|" + strings.Repeat("---|", len(matrixSources)) + "\n")
+	b.WriteString("\n|---|---|" + strings.Repeat("---|", len(matrixSources)) + "\n")
 	for _, name := range names {
-		fmt.Fprintf(&b, "| `%s` |", name)
-		for _, kind := range matrixSources {
-			cell := "—"
-			if _, ok := shapes[name][kind]; ok {
-				cell = "✓"
+		for _, combo := range enums.combinations(name) {
+			label := ""
+			if combo != "" {
+				label = "`" + strings.ReplaceAll(combo, ",", "`, `") + "`"
 			}
-			b.WriteString(" " + cell + " |")
+			fmt.Fprintf(&b, "| `%s` | %s |", name, label)
+			for _, kind := range matrixSources {
+				cell := "—"
+				if values[name][kind][combo] {
+					cell = "✓"
+				}
+				b.WriteString(" " + cell + " |")
+			}
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
 	}
 	b.WriteString("\nChecked by `TestSourceParity` against real outputs of each source (the fake libhlml.so, " +
 		"recorded hl-smi output, a fake sysfs tree, the simulator); " +
@@ -267,4 +304,66 @@ func checkReadmeSection(t *testing.T, want string) {
 		return
 	}
 	assert.Equal(t, want, got, "README.md's source matrix is stale: go test ./receiver/gaudireceiver -run Parity -update")
+}
+
+// metricEnums are, per metric, its enum attributes with their values, from metadata.yaml.
+type metricEnums struct {
+	attrs    map[string][]string // enum attribute -> values
+	byMetric map[string][]string // metric -> its enum attributes, in its order
+}
+
+// metadataEnums reads the enum attributes of metadata.yaml.
+func metadataEnums(t *testing.T) metricEnums {
+	t.Helper()
+	b, err := os.ReadFile("metadata.yaml")
+	require.NoError(t, err)
+	var md struct {
+		Attributes map[string]struct {
+			Enum []string `yaml:"enum"`
+		} `yaml:"attributes"`
+		Metrics map[string]struct {
+			Attributes []string `yaml:"attributes"`
+		} `yaml:"metrics"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &md))
+	e := metricEnums{attrs: map[string][]string{}, byMetric: map[string][]string{}}
+	for name, a := range md.Attributes {
+		if len(a.Enum) > 0 {
+			e.attrs[name] = a.Enum
+		}
+	}
+	for name, m := range md.Metrics {
+		for _, a := range m.Attributes {
+			if e.attrs[a] != nil {
+				e.byMetric[name] = append(e.byMetric[name], a)
+			}
+		}
+	}
+	return e
+}
+
+// combinations lists every combination of the metric's enum attribute values, in metadata.yaml's
+// order, as enumValues renders them; "" for a metric without enum attributes.
+func (e metricEnums) combinations(metric string) []string {
+	combos := []string{""}
+	for _, attr := range e.byMetric[metric] {
+		var next []string
+		for _, c := range combos {
+			for _, v := range e.attrs[attr] {
+				next = append(next, strings.TrimPrefix(c+","+attr+"="+v, ","))
+			}
+		}
+		combos = next
+	}
+	return combos
+}
+
+// enumValues renders a data point's enum attribute values as combinations does.
+func enumValues(metric string, attrs pcommon.Map, e metricEnums) string {
+	var parts []string
+	for _, k := range e.byMetric[metric] {
+		v, _ := attrs.Get(k)
+		parts = append(parts, k+"="+v.Str())
+	}
+	return strings.Join(parts, ",")
 }

@@ -3,6 +3,7 @@ package gaudireceiver
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
@@ -93,12 +94,19 @@ func (s *sanitizer) check(d *hpu.Device) {
 	for _, l := range []*hpu.Value[float64]{&limits.Slowdown, &limits.Shutdown, &limits.MemoryMax, &limits.AIPMax} {
 		s.float(d, "hpu.temperature.limit", l, temp.contains)
 	}
+	s.float(d, "hpu.memory.temperature", &d.TemperatureHBM, temp.contains)
 	s.float(d, "hpu.power.limit", &d.PowerLimit, s.cfg.Power.contains)
+	s.float(d, "hpu.power.limit.default", &d.PowerLimitDefault, s.cfg.Power.contains)
 	s.float(d, "hpu.power", &d.Power, func(v float64) bool {
 		if !s.cfg.Power.contains(v) {
 			return false
 		}
-		return s.cfg.Power.LimitRatio == 0 || !d.PowerLimit.Valid || v <= s.cfg.Power.LimitRatio*d.PowerLimit.V
+		// Against the cap in force, or the default limit where the source cannot tell the cap.
+		limit := d.PowerLimit
+		if !limit.Valid {
+			limit = d.PowerLimitDefault
+		}
+		return s.cfg.Power.LimitRatio == 0 || !limit.Valid || v <= s.cfg.Power.LimitRatio*limit.V
 	})
 	s.float(d, "hpu.utilization", &d.Utilization, s.cfg.Utilization.contains)
 	if d.MemoryUsed.Valid && d.MemoryTotal.Valid && (d.MemoryUsed.V < 0 || d.MemoryUsed.V > d.MemoryTotal.V) {
@@ -110,7 +118,9 @@ func (s *sanitizer) check(d *hpu.Device) {
 
 // checkText clears the descriptive strings of d that are not printable text (hpu.CheckText), so
 // that they never reach hpu.info's attributes, and counts them as rejected hpu.info readings.
-// They only describe the device: an unprogrammed serial EEPROM (all 0xFF) must not fail it.
+// They only describe the device: an unprogrammed serial EEPROM (all 0xFF) must not fail it. A
+// raw NIC counter whose name is not printable is dropped the same way (the sources check the
+// names too; this is where every source's text passes).
 func (s *sanitizer) checkText(d *hpu.Device) {
 	info := &d.Info
 	for _, f := range [...]struct {
@@ -124,16 +134,32 @@ func (s *sanitizer) checkText(d *hpu.Device) {
 		{"hpu.firmware.version", &info.FirmwareVersion},
 	} {
 		if reason := hpu.CheckText(*f.v); reason != "" {
-			key := rejectKey{index: d.Index, uuid: d.UUID, metric: "hpu.info"}
-			if s.rejected[key] == 0 {
-				s.logger.Warn("Dropping a descriptive HPU string that is not printable text; further ones for this device are only counted",
-					zap.Int64("hpu.index", d.Index), zap.String("hpu.uuid", d.UUID), zap.String("attribute", f.attr),
-					zap.String("value", hpu.QuoteText(*f.v)), zap.String("reason", reason))
-			}
-			s.rejected[key]++
+			s.rejectText(d, "hpu.info", f.attr, *f.v, reason)
 			*f.v = ""
 		}
 	}
+	for i := range d.NICPorts {
+		p := &d.NICPorts[i]
+		p.Stats = slices.DeleteFunc(p.Stats, func(st hpu.NICStat) bool {
+			reason := hpu.CheckText(st.Name)
+			if reason != "" {
+				s.rejectText(d, "hpu.nic.stat", "hpu.nic.stat.name", st.Name, reason)
+			}
+			return reason != ""
+		})
+	}
+}
+
+// rejectText counts a string dropped from metric's attribute attr, and logs it once per device
+// and metric.
+func (s *sanitizer) rejectText(d *hpu.Device, metric, attr, value, reason string) {
+	key := rejectKey{index: d.Index, uuid: d.UUID, metric: metric}
+	if s.rejected[key] == 0 {
+		s.logger.Warn("Dropping an HPU string that is not printable text; further ones for this device and metric are only counted",
+			zap.Int64("hpu.index", d.Index), zap.String("hpu.uuid", d.UUID), zap.String("attribute", attr),
+			zap.String("value", hpu.QuoteText(value)), zap.String("reason", reason))
+	}
+	s.rejected[key]++
 }
 
 func (s *sanitizer) float(d *hpu.Device, metric string, v *hpu.Value[float64], ok func(float64) bool) {

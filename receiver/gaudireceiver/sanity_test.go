@@ -108,3 +108,20 @@ func values(md pmetric.Metrics, name, attr string) map[string]float64 {
 	}
 	return out
 }
+
+// TestPowerAgainstDefaultLimitWithoutCap: a source that cannot tell the cap in force (an older
+// libhlml) has the draw checked against the default limit.
+func TestPowerAgainstDefaultLimitWithoutCap(t *testing.T) {
+	src := &fixedSource{devices: []hpu.Device{
+		{Index: 0, UUID: "u0", Power: hpu.Some(1900.0), PowerLimitDefault: hpu.Some(600.0)},
+		{Index: 1, UUID: "u1", Power: hpu.Some(700.0), PowerLimitDefault: hpu.Some(600.0), TemperatureHBM: hpu.Some(6553.5)},
+	}}
+	s := newTestScraper(simulatorConfig(), time.Now, fixed(src))
+	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"1/": 700}, values(md, "hpu.power", ""))
+	assert.Empty(t, values(md, "hpu.memory.temperature", ""), "an impossible HBM temperature is dropped too")
+	assert.Equal(t, map[string]float64{"0/hpu.power": 1, "1/hpu.memory.temperature": 1}, values(md, "hpu.readings.rejected", "hpu.metric"))
+}

@@ -185,6 +185,9 @@ func (s *gaudiScraper) recordDevice(ts pcommon.Timestamp, d *hpu.Device) {
 	if v := d.TemperatureOnBoard; v.Valid {
 		mb.RecordHpuTemperatureDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuSensorOnBoard)
 	}
+	if v := d.TemperatureHBM; v.Valid {
+		mb.RecordHpuMemoryTemperatureDataPoint(ts, v.V, idx, uuid)
+	}
 	limits := d.TemperatureLimits
 	for _, l := range [...]struct {
 		v    hpu.Value[float64]
@@ -206,6 +209,9 @@ func (s *gaudiScraper) recordDevice(ts pcommon.Timestamp, d *hpu.Device) {
 	if v := d.PowerLimit; v.Valid {
 		mb.RecordHpuPowerLimitDataPoint(ts, v.V, idx, uuid)
 	}
+	if v := d.PowerLimitDefault; v.Valid {
+		mb.RecordHpuPowerLimitDefaultDataPoint(ts, v.V, idx, uuid)
+	}
 	if v := d.Energy; v.Valid {
 		mb.RecordHpuEnergyDataPoint(ts, v.V, idx, uuid)
 	}
@@ -221,6 +227,12 @@ func (s *gaudiScraper) recordDevice(ts pcommon.Timestamp, d *hpu.Device) {
 	}
 	if v := d.ThrottledThermal; v.Valid {
 		mb.RecordHpuClockThrottleActiveDataPoint(ts, boolInt(v.V), idx, uuid, metadata.AttributeHpuThrottleReasonThermal)
+	}
+	if v := d.ThrottleTimePower; v.Valid {
+		mb.RecordHpuClockThrottleTimeDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuThrottleReasonPower)
+	}
+	if v := d.ThrottleTimeThermal; v.Valid {
+		mb.RecordHpuClockThrottleTimeDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuThrottleReasonThermal)
 	}
 
 	if v := d.PCIeReceive; v.Valid {
@@ -242,6 +254,12 @@ func (s *gaudiScraper) recordDevice(ts pcommon.Timestamp, d *hpu.Device) {
 	if v := d.ECCEnabled; v.Valid {
 		mb.RecordHpuEccEnabledDataPoint(ts, boolInt(v.V), idx, uuid)
 	}
+	recordECC(d.ECCErrors, func(v int64, typ metadata.AttributeHpuEccErrorType, counter metadata.AttributeHpuEccCounter) {
+		mb.RecordHpuEccErrorsDataPoint(ts, v, idx, uuid, typ, counter)
+	})
+	recordECC(d.ECCErrorsDRAM, func(v int64, typ metadata.AttributeHpuEccErrorType, counter metadata.AttributeHpuEccCounter) {
+		mb.RecordHpuEccErrorsDramDataPoint(ts, v, idx, uuid, typ, counter)
+	})
 	if v := d.RowsReplacedSingle; v.Valid {
 		mb.RecordHpuRowsReplacedDataPoint(ts, v.V, idx, uuid, metadata.AttributeHpuRowCauseSingleBitEcc)
 	}
@@ -252,12 +270,59 @@ func (s *gaudiScraper) recordDevice(ts pcommon.Timestamp, d *hpu.Device) {
 		mb.RecordHpuRowsPendingDataPoint(ts, boolInt(v.V), idx, uuid)
 	}
 
-	for _, p := range d.NICPorts {
-		portType := metadata.AttributeHpuNicPortTypeInternal
-		if p.External {
-			portType = metadata.AttributeHpuNicPortTypeExternal
+	for i := range d.NICPorts {
+		s.recordNICPort(ts, d, &d.NICPorts[i])
+	}
+}
+
+// recordECC records the four counts of one ECC metric.
+func recordECC(e hpu.ECCErrors, record func(int64, metadata.AttributeHpuEccErrorType, metadata.AttributeHpuEccCounter)) {
+	for _, c := range [...]struct {
+		v       hpu.Value[int64]
+		typ     metadata.AttributeHpuEccErrorType
+		counter metadata.AttributeHpuEccCounter
+	}{
+		{e.CorrectedVolatile, metadata.AttributeHpuEccErrorTypeCorrected, metadata.AttributeHpuEccCounterVolatile},
+		{e.UncorrectedVolatile, metadata.AttributeHpuEccErrorTypeUncorrected, metadata.AttributeHpuEccCounterVolatile},
+		{e.CorrectedAggregate, metadata.AttributeHpuEccErrorTypeCorrected, metadata.AttributeHpuEccCounterAggregate},
+		{e.UncorrectedAggregate, metadata.AttributeHpuEccErrorTypeUncorrected, metadata.AttributeHpuEccCounterAggregate},
+	} {
+		if c.v.Valid {
+			record(c.v.V, c.typ, c.counter)
 		}
-		mb.RecordHpuNicLinkUpDataPoint(ts, boolInt(p.Up), idx, uuid, p.Port, portType)
+	}
+}
+
+func (s *gaudiScraper) recordNICPort(ts pcommon.Timestamp, d *hpu.Device, p *hpu.NICPort) {
+	mb, idx, uuid := s.mb, d.Index, d.UUID
+	portType := metadata.AttributeHpuNicPortTypeInternal
+	if p.External {
+		portType = metadata.AttributeHpuNicPortTypeExternal
+	}
+	if p.Up.Valid {
+		mb.RecordHpuNicLinkUpDataPoint(ts, boolInt(p.Up.V), idx, uuid, p.Port, portType)
+	}
+	c := &p.Counters
+	for _, r := range [...]struct {
+		v      hpu.Value[int64]
+		record func(pcommon.Timestamp, int64, int64, string, int64, metadata.AttributeHpuNicPortType, metadata.AttributeHpuNicDirection)
+		dir    metadata.AttributeHpuNicDirection
+	}{
+		{c.ReceiveBytes, mb.RecordHpuNicIoDataPoint, metadata.AttributeHpuNicDirectionReceive},
+		{c.TransmitBytes, mb.RecordHpuNicIoDataPoint, metadata.AttributeHpuNicDirectionTransmit},
+		{c.ReceivePackets, mb.RecordHpuNicPacketsDataPoint, metadata.AttributeHpuNicDirectionReceive},
+		{c.TransmitPackets, mb.RecordHpuNicPacketsDataPoint, metadata.AttributeHpuNicDirectionTransmit},
+		{c.ReceiveErrors, mb.RecordHpuNicErrorsDataPoint, metadata.AttributeHpuNicDirectionReceive},
+		{c.TransmitErrors, mb.RecordHpuNicErrorsDataPoint, metadata.AttributeHpuNicDirectionTransmit},
+		{c.ReceiveDropped, mb.RecordHpuNicDroppedDataPoint, metadata.AttributeHpuNicDirectionReceive},
+		{c.TransmitDropped, mb.RecordHpuNicDroppedDataPoint, metadata.AttributeHpuNicDirectionTransmit},
+	} {
+		if r.v.Valid {
+			r.record(ts, r.v.V, idx, uuid, p.Port, portType, r.dir)
+		}
+	}
+	for _, st := range p.Stats {
+		mb.RecordHpuNicStatDataPoint(ts, st.Value, idx, uuid, p.Port, st.Name)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -19,7 +20,6 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
-	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
@@ -55,14 +55,16 @@ func startScraper(t *testing.T, cfg *Config) (*gaudiScraper, *fakeClock) {
 func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }
 
 // newTestScraper builds a scraper whose source comes from open, on the given clock.
-func newTestScraper(cfg *Config, now func() time.Time, open func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error)) *gaudiScraper {
+func newTestScraper(cfg *Config, now func() time.Time, open func(context.Context, *Config, func() time.Time, component.TelemetrySettings) (hpu.Source, error)) *gaudiScraper {
 	set := receiverSettings()
-	return newGaudiScraper(cfg, set, now, &sharedSource{cfg: cfg, now: now, logger: set.Logger, open: open})
+	return newGaudiScraper(cfg, set, now, &sharedSource{cfg: cfg, now: now, tel: set.TelemetrySettings, open: open})
 }
 
 // fixed opens src whatever the config says.
-func fixed(src hpu.Source) func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error) {
-	return func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error) { return src, nil }
+func fixed(src hpu.Source) func(context.Context, *Config, func() time.Time, component.TelemetrySettings) (hpu.Source, error) {
+	return func(context.Context, *Config, func() time.Time, component.TelemetrySettings) (hpu.Source, error) {
+		return src, nil
+	}
 }
 
 func compareGolden(t *testing.T, name string, actual pmetric.Metrics) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
@@ -16,11 +15,11 @@ import (
 // single backend: HLML must be initialised once per process, and both signals must see the
 // same devices.
 type sharedSource struct {
-	cfg    *Config
-	now    func() time.Time
-	logger *zap.Logger
+	cfg *Config
+	now func() time.Time
+	tel component.TelemetrySettings
 	// open builds and starts the backend; openSource outside tests.
-	open      func(context.Context, *Config, func() time.Time, *zap.Logger) (hpu.Source, error)
+	open      func(context.Context, *Config, func() time.Time, component.TelemetrySettings) (hpu.Source, error)
 	onRelease func()
 	// claim, when set, is asked before the backend is opened whether this receiver may read
 	// the node's devices (see sourceRegistry.claim); unclaim undoes it.
@@ -42,7 +41,7 @@ func (s *sharedSource) acquire(ctx context.Context) (hpu.Source, error) {
 				return nil, err
 			}
 		}
-		src, err := s.open(ctx, s.cfg, s.now, s.logger)
+		src, err := s.open(ctx, s.cfg, s.now, s.tel)
 		if err != nil {
 			if s.unclaim != nil {
 				s.unclaim()
@@ -109,7 +108,7 @@ func (r *sourceRegistry) claim(id component.ID, cfg *Config) error {
 	return nil
 }
 
-func (r *sourceRegistry) get(id component.ID, cfg *Config, logger *zap.Logger) *sharedSource {
+func (r *sourceRegistry) get(id component.ID, cfg *Config, tel component.TelemetrySettings) *sharedSource {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	// The metrics and logs receivers of one id are created from the same *Config; a new one
@@ -117,7 +116,7 @@ func (r *sourceRegistry) get(id component.ID, cfg *Config, logger *zap.Logger) *
 	if s, ok := r.sources[id]; ok && s.cfg == cfg {
 		return s
 	}
-	s := &sharedSource{cfg: cfg, now: time.Now, logger: logger, open: openSource}
+	s := &sharedSource{cfg: cfg, now: time.Now, tel: tel, open: openSource}
 	s.claim = func() error { return r.claim(id, cfg) }
 	s.unclaim = func() {
 		r.mu.Lock()

@@ -7,22 +7,25 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlml"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/simulator"
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs"
 )
 
 // openSource builds and starts the configured backend. now is the receiver's clock; its reading
-// at start is the origin of the simulator's scenario.
-func openSource(ctx context.Context, cfg *Config, now func() time.Time, logger *zap.Logger) (hpu.Source, error) {
+// at start is the origin of the simulator's scenario. tel is the receiver's telemetry, which the
+// HLML source reports its calls to.
+func openSource(ctx context.Context, cfg *Config, now func() time.Time, tel component.TelemetrySettings) (hpu.Source, error) {
 	if cfg.Source == SourceAuto {
-		return openAuto(ctx, cfg, logger), nil
+		return openAuto(ctx, cfg, tel), nil
 	}
-	src, err := newSource(cfg.Source, cfg, now)
+	src, err := newSource(cfg.Source, cfg, now, tel)
 	if err != nil {
 		return nil, err
 	}
@@ -32,16 +35,22 @@ func openSource(ctx context.Context, cfg *Config, now func() time.Time, logger *
 	return src, nil
 }
 
-func newSource(kind SourceKind, cfg *Config, now func() time.Time) (hpu.Source, error) {
+func newSource(kind SourceKind, cfg *Config, now func() time.Time, tel component.TelemetrySettings) (hpu.Source, error) {
+	nic := cfg.nicOptions()
 	switch kind {
 	case SourceSimulator:
-		return simulator.New(cfg.Simulator, now(), now)
+		return simulator.New(cfg.Simulator, now(), now, nic)
 	case SourceHLML:
-		return hlml.New(cfg.HLML)
+		return hlml.New(cfg.HLML, hlml.Settings{
+			Logger: tel.Logger, MeterProvider: tel.MeterProvider, MeterName: metadata.ScopeName,
+			HostRoot: cfg.Sysfs.Root, CollectionInterval: cfg.CollectionInterval, NIC: nic,
+		})
 	case SourceHLSMI:
-		return hlsmi.New(cfg.HLSMI, hlsmi.Options{NICLinks: cfg.Metrics.HpuNicLinkUp.Enabled})
+		return hlsmi.New(cfg.HLSMI, hlsmi.Options{
+			NICLinks: cfg.Metrics.HpuNicLinkUp.Enabled, NIC: nic, NICStatsEvery: hpu.SlowEvery(cfg.CollectionInterval),
+		})
 	case SourceSysfs:
-		return sysfs.New(cfg.Sysfs)
+		return sysfs.New(cfg.Sysfs, nic)
 	default:
 		return nil, fmt.Errorf("unknown source %q", kind)
 	}
@@ -53,14 +62,15 @@ var autoOrder = []SourceKind{SourceHLML, SourceHLSMI, SourceSysfs}
 
 // openAuto starts the first backend that works on this node. When none does, the receiver
 // still starts: every scrape then reports why, and zero devices.
-func openAuto(ctx context.Context, cfg *Config, logger *zap.Logger) hpu.Source {
+func openAuto(ctx context.Context, cfg *Config, tel component.TelemetrySettings) hpu.Source {
+	logger := tel.Logger
 	var reasons []error
 	for _, kind := range autoOrder {
 		if kind == SourceSysfs && !hasAccelDevices(cfg.Sysfs.Root) {
 			reasons = append(reasons, fmt.Errorf("sysfs: no accel devices under %s", filepath.Join(cfg.Sysfs.Root, "sys", "class", "accel")))
 			continue
 		}
-		src, err := newSource(kind, cfg, time.Now)
+		src, err := newSource(kind, cfg, time.Now, tel)
 		if err == nil {
 			err = src.Start(ctx)
 		}

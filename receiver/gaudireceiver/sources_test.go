@@ -208,6 +208,6 @@ func TestHLSMIGarbledLine(t *testing.T) {
 
 	md := r.firstScrape(t)
 	const uuid = "01P0-HL2080A0-15-TF8A90-03-05-04"
-	requirePartialError(t, r.host.firstError(t), "hpu 2 ("+uuid+"): hl-smi output line 3: 18 columns, want 19")
+	requirePartialError(t, r.host.firstError(t), "hpu 2 ("+uuid+"): hl-smi output line 3: 28 columns, want 29")
 	checkOneDeviceFailed(t, clean, md, 2, uuid)
 }

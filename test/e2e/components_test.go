@@ -17,6 +17,7 @@ type components struct {
 	Receivers  []component `yaml:"receivers"`
 	Processors []component `yaml:"processors"`
 	Exporters  []component `yaml:"exporters"`
+	Connectors []component `yaml:"connectors"`
 	Extensions []component `yaml:"extensions"`
 	Providers  []struct {
 		Scheme string `yaml:"scheme"`
@@ -76,6 +77,11 @@ func TestComponentsListed(t *testing.T) {
 	check("processor", got.Processors, []wantComponent{
 		{names: []string{"batch"}},
 		{names: []string{"memory_limiter"}},
+		{names: []string{"groupbyattrs"}, module: "/processor/groupbyattrsprocessor "},
+	})
+	check("connector", got.Connectors, []wantComponent{
+		{names: []string{"threshold_events"}},
+		{names: []string{"forward"}, module: "/connector/forwardconnector "},
 	})
 	check("exporter", got.Exporters, []wantComponent{
 		{names: []string{"debug"}},

@@ -23,11 +23,13 @@ const deliveryDeadline = 2 * time.Minute
 
 // TestDurableNodeLosesNothing sends numbered data points and log records to the collector on
 // configs/node-durable.yaml while its backend is up, then while it is down; the collector is
-// restarted (SIGTERM, then start on the same storage directory) during the outage and takes more data.
-// Once the backend is back, every id must arrive; duplicates (at-least-once delivery) are counted.
+// restarted (SIGTERM, then start on the same storage directory) during the outage and takes more data,
+// then killed (SIGKILL) right after its last acknowledgement, once while the backend is down and once
+// while it is up, and started again. Every id must arrive; duplicates (at-least-once delivery) are
+// counted. With a batch processor in front of the on-disk queue, the kills lose its current batch.
 func TestDurableNodeLosesNothing(t *testing.T) {
 	t.Parallel()
-	const batches, perBatch = 4, 250 // per phase; 3,000 points and 3,000 records in all
+	const batches, perBatch = 4, 250 // per phase; 5,000 points and 5,000 records in all
 	storage := t.TempDir()
 	sinkPort := freePort(t)
 	// Each start of the backend gets its own file: the file exporter truncates its file when it starts.
@@ -122,8 +124,14 @@ func TestDurableNodeLosesNothing(t *testing.T) {
 	stop(node.collector)
 	node = startNode()
 	send(node) // phase 3: backend still down, into the restarted collector
+	send(node) // phase 4: backend down, killed at once after the last acknowledgement
+	node.kill()
+	node = startNode()
 	backendBack := time.Now()
 	sink = startSink()
+	send(node) // phase 5: backend up, killed at once after the last acknowledgement
+	node.kill()
+	node = startNode()
 	points, records := waitAll(sink, node.collector)
 	t.Logf("%d data points and %d log records sent, all delivered in %s (%s after the backend returned); "+
 		"duplicates: %d points, %d records", next, next, time.Since(start).Round(time.Millisecond),

@@ -113,6 +113,12 @@ func (p *process) stop(timeout time.Duration) (killed bool, waitErr error) {
 	}
 }
 
+// kill sends SIGKILL, as a crash or the OOM killer would, and waits for the process to end.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // exited reports whether the process has exited.
 func (p *process) exited() bool {
 	select {

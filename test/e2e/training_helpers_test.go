@@ -72,6 +72,12 @@ type nodeCollector struct {
 // collector's own telemetry moved to free ports, two simulated HPUs read every second, and extra.
 func startNodeCollector(t *testing.T, name string, extra ...string) *nodeCollector {
 	t.Helper()
+	return startNodeCollectorEnv(t, nil, name, extra...)
+}
+
+// startNodeCollectorEnv is startNodeCollector with env ("KEY=value") added to the collector's environment.
+func startNodeCollectorEnv(t *testing.T, env []string, name string, extra ...string) *nodeCollector {
+	t.Helper()
 	grpcPort, httpPort, telemetryPort := freePort(t), freePort(t), freePort(t)
 	sets := append([]string{
 		"receivers::gaudi::source=simulator",
@@ -81,7 +87,7 @@ func startNodeCollector(t *testing.T, name string, extra ...string) *nodeCollect
 		fmt.Sprintf("receivers::otlp::protocols::http::endpoint=127.0.0.1:%d", httpPort),
 		fmt.Sprintf("service::telemetry::metrics::readers=[{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", telemetryPort),
 	}, extra...)
-	c := startCollector(t, filepath.Join(repoRoot, "configs", name), sets...)
+	c := startCollectorEnv(t, env, filepath.Join(repoRoot, "configs", name), sets...)
 	return &nodeCollector{
 		collector: c,
 		grpcAddr:  fmt.Sprintf("127.0.0.1:%d", grpcPort),

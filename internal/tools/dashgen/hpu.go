@@ -20,8 +20,9 @@ func hpuBoard() board {
 		file:  "hpu-monitoring",
 		uid:   uidHPU,
 		title: titles[uidHPU],
-		description: "Every Gaudi HPU of the fleet: health, utilization, memory, temperature against the device's own " +
-			"thresholds, power against its limit, clocks and throttling, ECC rows, NIC links and PCIe, per host and device.",
+		description: "Every Gaudi HPU of the fleet: health, utilization, memory, temperature (chip, board, HBM) against the " +
+			"device's own thresholds, power against its cap, clocks and time throttled, ECC errors and rows, NIC links and " +
+			"traffic, PCIe, per host and device.",
 		tags:    []string{"otelcol-gaudi", "gaudi", "hpu"},
 		from:    "now-3h",
 		refresh: "30s",
@@ -234,6 +235,29 @@ func hpuThermalPower() []panel {
 			links:   []cog.Builder[dashboard.DashboardLink]{panelLink("Training Performance", uidTraining, "job")},
 			queries: []query{promNow(`sum by (training_job_id) (increase(`+hpu("hpu_energy_joules_total", inJob)+`[$__range])) / 3.6e6`, "{{training_job_id}}")},
 		}),
+		timeSeries(spec{title: "HBM temperature", unit: "celsius",
+			desc: "How hot is each HPU's memory (its hottest HBM stack), against the lowest HBM limit of the selected devices " +
+				"(the device's memory_max threshold, dashed)? HPUHighTemperature applies to every hpu_temperature_celsius " +
+				"sensor, not to the HBM, which runs hotter.",
+			overrides: []override{dashedSeries("lowest HBM limit")},
+			queries: []query{
+				prom(perDevice(hpu("hpu_memory_temperature_celsius")), deviceLegend),
+				prom(`min(`+hpu("hpu_temperature_limit_celsius", `hpu_threshold="memory_max"`)+`)`, "lowest HBM limit"),
+			},
+		}),
+		tablePanel(spec{title: "Power cap in force against the default limit", unit: "watt",
+			desc: "Was any HPU's power capped below its default limit (hl-smi -p)? The cap in force (hpu_power_limit_watts, " +
+				"which the power panels above divide by) and the device's default limit, per device.",
+			queries: []query{
+				promTable(perDevice(hpu("hpu_power_limit_watts"))),
+				promTable(perDevice(hpu("hpu_power_limit_default_watts"))),
+				promTable(perDevice(hpu("hpu_power_limit_watts") + ` / ` + hpu("hpu_power_limit_default_watts"))),
+			},
+			xforms: mergeTable(map[string]string{
+				"instance": "Host", "hpu_index": "HPU", "Value #A": "Cap in force", "Value #B": "Default limit", "Value #C": "Cap / default",
+			}, nil),
+			overrides: []override{column("Cap / default", "percentunit", thresholds("orange", step{1, "green"}))},
+		}, "Cap / default", false),
 	}
 }
 
@@ -251,6 +275,13 @@ func hpuClocks() []panel {
 			alerts:  []string{"HPUClockThrottling"},
 			queries: []query{prom(`max by (instance, hpu_index, hpu_throttle_reason) (`+hpu("hpu_clock_throttle_active")+`)`, deviceLegend+" {{hpu_throttle_reason}}")},
 		}),
+		timeSeries(spec{title: "Time throttled, by reason", unit: "percentunit", w: 24, min: ptr(0.0), max: ptr(1.0),
+			desc: "What share of the time were the clocks throttled, for power or for heat? The rate of the device's own " +
+				"throttle-time counter (hpu_clock_throttle_time_seconds_total), so throttling between two scrapes counts too.",
+			th: thresholds("green", step{0.05, "orange"}, step{0.25, "red"}),
+			queries: []query{prom(`max by (instance, hpu_index, hpu_throttle_reason) (rate(`+hpu("hpu_clock_throttle_time_seconds_total")+`[$__rate_interval]))`,
+				deviceLegend+" {{hpu_throttle_reason}}")},
+		}, thresholdLines),
 	}
 }
 
@@ -275,6 +306,30 @@ func hpuMemoryErrors() []panel {
 				"receiver's sanity bounds dropped, per device and metric; the series exists only once a reading was dropped.",
 			queries: []query{prom(`sum by (instance, hpu_index, hpu_metric) (increase(`+hpu("hpu_readings_rejected_total")+`[$__rate_interval]))`, deviceLegend+" {{hpu_metric}}")},
 		}, bars),
+		timeSeries(spec{title: "ECC errors", unit: "none", noValue: "0", min: ptr(0.0), dec: ptr(0.0),
+			desc: "Does any HPU's memory produce ECC errors? New errors per interval, by device and type: corrected " +
+				"(single-bit: a warning, and a failing HBM when they grow) and uncorrected (double-bit: data was lost).",
+			queries: []query{prom(`max by (instance, hpu_index, hpu_ecc_error_type) (increase(`+hpu("hpu_ecc_errors_total", `hpu_ecc_counter="volatile"`)+`[$__rate_interval]))`,
+				deviceLegend+" {{hpu_ecc_error_type}}")},
+		}, bars),
+		tablePanel(spec{title: "ECC errors over each HPU's life", unit: "none",
+			desc: "Which HPUs have a history of memory errors, for an RMA? The device's lifetime (aggregate) ECC counts, in " +
+				"all its memories and in its HBM; any uncorrected error is red.",
+			queries: []query{
+				promTable(`max by (instance, hpu_index) (` + hpu("hpu_ecc_errors_total", `hpu_ecc_counter="aggregate"`, `hpu_ecc_error_type="corrected"`) + `)`),
+				promTable(`max by (instance, hpu_index) (` + hpu("hpu_ecc_errors_total", `hpu_ecc_counter="aggregate"`, `hpu_ecc_error_type="uncorrected"`) + `)`),
+				promTable(`max by (instance, hpu_index) (` + hpu("hpu_ecc_errors_dram_total", `hpu_ecc_counter="aggregate"`, `hpu_ecc_error_type="corrected"`) + `)`),
+				promTable(`max by (instance, hpu_index) (` + hpu("hpu_ecc_errors_dram_total", `hpu_ecc_counter="aggregate"`, `hpu_ecc_error_type="uncorrected"`) + `)`),
+			},
+			xforms: mergeTable(map[string]string{
+				"instance": "Host", "hpu_index": "HPU", "Value #A": "Corrected", "Value #B": "Uncorrected",
+				"Value #C": "HBM corrected", "Value #D": "HBM uncorrected",
+			}, nil),
+			overrides: []override{
+				column("Uncorrected", "none", thresholds("green", step{1, "red"})),
+				column("HBM uncorrected", "none", thresholds("green", step{1, "red"})),
+			},
+		}, "Uncorrected", true),
 	}
 }
 
@@ -314,6 +369,21 @@ func hpuInterconnect() []panel {
 				column("Width", "none", thresholds("red", step{16, "green"})),
 			},
 		}, "Width", false),
+		timeSeries(spec{title: "NIC traffic", unit: "Bps",
+			desc: "How much does each HPU send and receive on its NIC ports (by default its scale-out ports), received up and " +
+				"transmitted down? The rate of hpu_nic_io_bytes_total per device.",
+			overrides: []override{belowZero(".* transmit")},
+			queries: []query{prom(`sum by (instance, hpu_index, hpu_nic_direction) (rate(`+hpu("hpu_nic_io_bytes_total")+`[$__rate_interval]))`,
+				deviceLegend+" {{hpu_nic_direction}}")},
+		}),
+		timeSeries(spec{title: "NIC errors and drops", unit: "pps", noValue: "0", min: ptr(0.0),
+			desc: "Does any NIC port lose frames? Frames received or sent with errors, and dropped, per second and port.",
+			th:   thresholds("green", step{1, "red"}),
+			queries: []query{
+				prom(`sum by (instance, hpu_index, hpu_nic_port) (rate(`+hpu("hpu_nic_errors_total")+`[$__rate_interval]))`, deviceLegend+" port {{hpu_nic_port}} errors"),
+				prom(`sum by (instance, hpu_index, hpu_nic_port) (rate(`+hpu("hpu_nic_dropped_total")+`[$__rate_interval]))`, deviceLegend+" port {{hpu_nic_port}} drops"),
+			},
+		}),
 	}
 }
 

@@ -54,6 +54,8 @@ func (r Return) String() string {
 		return "HLML_ERROR_NO_DATA"
 	case ErrorUnknown:
 		return "HLML_ERROR_UNKNOWN"
+	case skipped:
+		return "skipped"
 	default:
 		return "hlml_return_t(" + strconv.Itoa(int(r)) + ")"
 	}
@@ -62,8 +64,19 @@ func (r Return) String() string {
 // Error makes a Return usable with errors.Is: errors.Is(d.Err, hlml.ErrorAIPIsLost).
 func (r Return) Error() string { return r.String() }
 
-// unavailable says whether a return code means "no value" rather than a failing device.
+// unavailable says whether a return code means "no value" rather than an error.
 func (r Return) unavailable() bool { return r == ErrorNotSupported || r == ErrorNoData }
+
+// gone says whether a return code means that the device (or the whole driver) is gone, so that
+// nothing else can be read from it: those fail the device; any other error leaves only the
+// reading of that call invalid.
+func (r Return) gone() bool {
+	return r == ErrorUninitialized || r == ErrorDriverNotLoaded || r == ErrorAIPIsLost
+}
+
+// skipped is what a call that was not made answers: it is backing off after failing, or its
+// symbol is missing from the library. It reads as no value.
+const skipped Return = -1
 
 // CallError is a library call that returned an error.
 type CallError struct {

@@ -18,9 +18,13 @@ const (
 	eventECCSingleBit uint64 = 1 << 4 // HLML_EVENT_ECC_SERR
 	watchedEvents            = eventECCDoubleBit | eventCritical | eventDRAM | eventECCSingleBit
 
-	// maxWaitSlice bounds one hlml_event_set_wait, which cannot be interrupted: WaitEvents
-	// notices ctx and Shutdown within it.
-	maxWaitSlice = 100 * time.Millisecond
+	// maxWaitSlice bounds one hlml_event_set_wait, which cannot be interrupted and holds the
+	// library's lock: WaitEvents notices ctx and Shutdown within it, and a Read waits for it at
+	// most this long.
+	maxWaitSlice = 10 * time.Millisecond
+	// drainWait is the timeout of the waits that drain the events already queued. Not 0: HLML
+	// does not document what 0 means, and if it means "forever" the drain never ends.
+	drainWait = time.Millisecond
 	// maxEventBatch bounds the events drained after the first one arrived.
 	maxEventBatch = 64
 )
@@ -39,7 +43,7 @@ var eventKinds = [...]struct {
 	{eventECCSingleBit, hpu.EventECCSingleBit},
 }
 
-// eventSet is the HLML event set and the devices registered on it, guarded by Source.mu.
+// eventSet is the HLML event set and the devices registered on it, guarded by Source.lock.
 type eventSet struct {
 	set     uintptr // hlml_event_set_t; 0 until the first WaitEvents
 	devices []watchedDevice
@@ -57,7 +61,9 @@ type watchedDevice struct {
 // single-bit ECC events; devices that could not be registered are reported in that call's
 // error, once, and the others are watched. An error matching ErrorNotSupported means no device
 // accepts events: calling again will not help. Events and an error may be returned together.
-// Calls are serialised; Read may run meanwhile. Each event's Time is when it was received:
+// Calls are serialised. The wait runs in slices of at most maxWaitSlice, each holding the
+// library's lock like every other call, between which a Read takes its turn. Each event's Time
+// is when it was received:
 // HLML events carry no timestamp. An event on a device handle that was not registered has
 // Index -1 and no UUID.
 //
@@ -66,7 +72,7 @@ type watchedDevice struct {
 func (s *Source) WaitEvents(ctx context.Context, timeout time.Duration) ([]hpu.Event, error) {
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
-	if err := s.watch(); err != nil {
+	if err := s.watch(ctx); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
@@ -74,7 +80,7 @@ func (s *Source) WaitEvents(ctx context.Context, timeout time.Duration) ([]hpu.E
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("waiting for HLML events: %w", err)
 		}
-		events, err := s.waitSlice(min(max(time.Until(deadline), 0), maxWaitSlice))
+		events, err := s.waitSlice(ctx, min(max(time.Until(deadline), drainWait), maxWaitSlice))
 		if err != nil || len(events) > 0 || !time.Now().Before(deadline) {
 			return events, err
 		}
@@ -82,41 +88,37 @@ func (s *Source) WaitEvents(ctx context.Context, timeout time.Duration) ([]hpu.E
 }
 
 // watch creates the event set and registers the devices, once.
-func (s *Source) watch() error {
-	s.mu.RLock()
-	running, ready := s.lib != nil, s.events.set != 0
-	s.mu.RUnlock()
-	if !running {
-		return ErrNotRunning
+func (s *Source) watch(ctx context.Context) error {
+	if err := s.lock.acquire(ctx, "waiting for HLML events"); err != nil {
+		return err
 	}
-	if ready {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock.release()
 	if s.lib == nil {
 		return ErrNotRunning
 	}
-	c := caller{lib: s.lib, buf: s.evBuf, strict: true}
+	if s.events.set != 0 {
+		return nil
+	}
+	c := caller{lib: s.lib, buf: s.evBuf, mon: s.mon, timed: true}
 	for _, fn := range [...]symbol{symEventSetFree, symRegisterEvents, symEventSetWait} {
 		if !s.lib.has(fn) {
 			return &CallError{Func: fn.String(), Code: ErrorNotSupported}
 		}
 	}
-	set, ok := c.uint64(symEventSetCreate)
+	set, ok := c.uint64(strict, symEventSetCreate)
 	if !ok {
 		return c.err
 	}
-	n, ok := c.uint32(symGetCount)
+	n, ok := c.uint32(strict, symGetCount)
 	if !ok {
 		return errors.Join(c.err, s.freeSet(uintptr(set)))
 	}
 	var devices []watchedDevice
 	var errs []error
 	for i := range int(n) {
-		d := caller{lib: s.lib, buf: s.evBuf}
+		d := caller{lib: s.lib, buf: s.evBuf, mon: s.mon, timed: true}
 		h, ok := d.handle(i)
-		uuid := d.string(symGetUUID, h)
+		uuid := d.string(strict, symGetUUID, h)
 		if ok && register(&d, h, uintptr(set)) {
 			devices = append(devices, watchedDevice{handle: h, index: int64(i), uuid: uuid})
 		}
@@ -138,18 +140,25 @@ func (s *Source) watch() error {
 // register registers h for the watched events; a device that refuses the whole mask with
 // NOT_SUPPORTED is registered for each type it supports. False when it accepted none.
 func register(c *caller, h, set uintptr) bool {
-	switch c.invoke(symRegisterEvents, []uintptr{h, uintptr(watchedEvents), set}) {
-	case Success:
+	rc, err := c.raw(symRegisterEvents, []uintptr{h, uintptr(watchedEvents), set})
+	switch {
+	case err != nil:
+		c.err = err
+		return false
+	case rc == Success:
 		return true
-	case ErrorNotSupported:
-		accepted := false
-		for _, k := range eventKinds {
-			accepted = c.invoke(symRegisterEvents, []uintptr{h, uintptr(k.bit), set}) == Success || accepted
-		}
-		return accepted
-	default:
+	case rc != ErrorNotSupported:
+		c.err = &CallError{Func: symRegisterEvents.String(), Code: rc}
 		return false
 	}
+	accepted := false
+	for _, k := range eventKinds {
+		accepted = c.invoke(strict, symRegisterEvents, []uintptr{h, uintptr(k.bit), set}) == Success || accepted
+		if errors.Is(c.err, ErrorNotSupported) {
+			c.err = nil // this type only
+		}
+	}
+	return accepted && c.err == nil
 }
 
 func (s *Source) freeSet(set uintptr) error {
@@ -159,16 +168,23 @@ func (s *Source) freeSet(set uintptr) error {
 	return nil
 }
 
-// waitSlice waits at most d for a first event, then drains those already queued.
-func (s *Source) waitSlice(d time.Duration) ([]hpu.Event, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// waitSlice waits at most d (at least a millisecond) for a first event, then drains those
+// already queued, holding the turn and the lock of the library.
+func (s *Source) waitSlice(ctx context.Context, d time.Duration) ([]hpu.Event, error) {
+	if err := s.turn.acquire(ctx, "waiting for HLML events"); err != nil {
+		return nil, err
+	}
+	defer s.turn.release()
+	if err := s.lock.acquire(ctx, "waiting for HLML events"); err != nil {
+		return nil, err
+	}
+	defer s.lock.release()
 	if s.lib == nil {
 		return nil, ErrNotRunning
 	}
-	c := caller{lib: s.lib, buf: s.evBuf}
+	c := caller{lib: s.lib, buf: s.evBuf, mon: s.mon, timed: true}
 	data := c.buf.event
-	ms := uintptr(d / time.Millisecond)
+	ms := uintptr(max(d, drainWait) / time.Millisecond)
 	var events []hpu.Event
 	for len(events) < maxEventBatch {
 		rc, err := c.raw(symEventSetWait, []uintptr{s.events.set, data.ptr(), ms}, data)
@@ -181,7 +197,7 @@ func (s *Source) waitSlice(d time.Duration) ([]hpu.Event, error) {
 			return events, &CallError{Func: symEventSetWait.String(), Code: rc}
 		}
 		events = s.decode(events, data, time.Now())
-		ms = 0
+		ms = uintptr(drainWait / time.Millisecond)
 	}
 	return events, nil
 }

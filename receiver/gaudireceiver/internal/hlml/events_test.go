@@ -78,7 +78,7 @@ func TestWaitEventsEndsWithItsContext(t *testing.T) {
 
 func TestWaitEventsEndsWithShutdown(t *testing.T) {
 	fake := useScenario(t)
-	s, err := New(Config{LibraryPath: fake.Path})
+	s, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	done := make(chan error)

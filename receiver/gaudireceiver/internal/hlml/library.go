@@ -20,6 +20,7 @@ const (
 	symGetName
 	symGetSerial
 	symGetModuleID
+	symGetMinorNumber
 	symGetPCIInfo
 	symGetFirmwareFITVersion
 	symGetOperStatus
@@ -29,19 +30,24 @@ const (
 	symGetTemperatureThreshold
 	symGetPowerUsage
 	symGetPowerDefaultLimit
+	symGetPowerLimit
 	symGetTotalEnergy
 	symGetClockInfo
 	symGetMaxClockInfo
 	symGetThrottleReasons
+	symGetViolationStatus
 	symGetPCIeThroughput
 	symGetPCIeReplayCounter
 	symGetPCIeLinkGeneration
 	symGetPCIeLinkWidth
 	symGetECCMode
+	symGetTotalECCErrors
+	symGetMemoryErrorCounter
 	symGetReplacedRows
 	symGetReplacedRowsPending
 	symGetMACAddrInfo
 	symNICGetLink
+	symNICGetStatistics
 	symEventSetCreate
 	symEventSetFree
 	symRegisterEvents
@@ -51,7 +57,8 @@ const (
 
 // symbols names each function; the required ones exist in every HLML release and without them
 // the library is not HLML. The others are looked up but may be missing from older releases
-// (hlml_device_get_oper_status is recent), which reads as HLML_ERROR_NOT_SUPPORTED.
+// (hlml_device_get_oper_status and hlml_device_get_power_management_limit are recent), which
+// reads as HLML_ERROR_NOT_SUPPORTED.
 var symbols = [numSymbols]struct {
 	name     string
 	required bool
@@ -65,6 +72,7 @@ var symbols = [numSymbols]struct {
 	symGetName:                 {"hlml_device_get_name", false},
 	symGetSerial:               {"hlml_device_get_serial", false},
 	symGetModuleID:             {"hlml_device_get_module_id", false},
+	symGetMinorNumber:          {"hlml_device_get_minor_number", false},
 	symGetPCIInfo:              {"hlml_device_get_pci_info", false},
 	symGetFirmwareFITVersion:   {"hlml_get_firmware_fit_version", false},
 	symGetOperStatus:           {"hlml_device_get_oper_status", false},
@@ -74,19 +82,24 @@ var symbols = [numSymbols]struct {
 	symGetTemperatureThreshold: {"hlml_device_get_temperature_threshold", false},
 	symGetPowerUsage:           {"hlml_device_get_power_usage", false},
 	symGetPowerDefaultLimit:    {"hlml_device_get_power_management_default_limit", false},
+	symGetPowerLimit:           {"hlml_device_get_power_management_limit", false},
 	symGetTotalEnergy:          {"hlml_device_get_total_energy_consumption", false},
 	symGetClockInfo:            {"hlml_device_get_clock_info", false},
 	symGetMaxClockInfo:         {"hlml_device_get_max_clock_info", false},
 	symGetThrottleReasons:      {"hlml_device_get_current_clocks_throttle_reasons", false},
+	symGetViolationStatus:      {"hlml_device_get_violation_status", false},
 	symGetPCIeThroughput:       {"hlml_device_get_pcie_throughput", false},
 	symGetPCIeReplayCounter:    {"hlml_device_get_pcie_replay_counter", false},
 	symGetPCIeLinkGeneration:   {"hlml_device_get_curr_pcie_link_generation", false},
 	symGetPCIeLinkWidth:        {"hlml_device_get_curr_pcie_link_width", false},
 	symGetECCMode:              {"hlml_device_get_ecc_mode", false},
+	symGetTotalECCErrors:       {"hlml_device_get_total_ecc_errors", false},
+	symGetMemoryErrorCounter:   {"hlml_device_get_memory_error_counter", false},
 	symGetReplacedRows:         {"hlml_device_get_replaced_rows", false},
 	symGetReplacedRowsPending:  {"hlml_device_get_replaced_rows_pending_status", false},
 	symGetMACAddrInfo:          {"hlml_get_mac_addr_info", false},
 	symNICGetLink:              {"hlml_nic_get_link", false},
+	symNICGetStatistics:        {"hlml_nic_get_statistics", false},
 	symEventSetCreate:          {"hlml_event_set_create", false},
 	symEventSetFree:            {"hlml_event_set_free", false},
 	symRegisterEvents:          {"hlml_device_register_events", false},

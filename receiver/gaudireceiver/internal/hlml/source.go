@@ -7,26 +7,38 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hwmon"
 )
 
 // Source reads HPUs through libhlml.so. It implements hpu.Source, and WaitEvents.
 type Source struct {
-	cfg Config
+	cfg   Config
+	set   Settings
+	mon   *monitor
+	every int // the slow tier's cadence, in Reads
 
-	// mu guards the loaded library: every library call holds it for reading, Start and
-	// Shutdown hold it for writing, so hlml_shutdown and dlclose never run under a call.
-	mu            sync.RWMutex
+	// lock is the one lock of the library: every call holds it, so that HLML, which documents
+	// no thread safety, is never entered from two threads at once (nvtop and Intel's device
+	// plugin keep it on one thread too). Start and Shutdown hold it, so hlml_shutdown and
+	// dlclose never run under a call. It guards the fields up to turn.
+	lock          token
 	lib           *library
 	driverVersion string
 	events        eventSet
+	hwmonConf     *hwmon.Config
 
-	// readMu serialises Read and guards what only Read uses; Shutdown does not take it, so it
-	// waits for the device being read, not for the whole Read.
-	readMu  sync.Mutex
+	// turn is held by a Read for its whole length and by every slice of an event wait, so a
+	// Read waits for at most one slice, and no slice slips in between its devices. It guards
+	// what only Read uses; Shutdown does not take it, so it waits for the device being read,
+	// not for the whole Read.
+	turn    token
 	readBuf *outBuffers
-	ids     []identity // by device index
-	seen    int        // the most devices HLML enumerated since Start
+	devices []*deviceState // by device index
+	seen    int            // the most devices HLML enumerated since Start
+	reads   int            // Reads since Start, which the slow tier counts
 
 	// evMu serialises WaitEvents and guards evBuf.
 	evMu  sync.Mutex
@@ -36,11 +48,21 @@ type Source struct {
 var _ hpu.Source = (*Source)(nil)
 
 // New returns a Source that loads cfg.LibraryPath on Start.
-func New(cfg Config) (*Source, error) {
+func New(cfg Config, set Settings) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("hlml config: %w", err)
 	}
-	return &Source{cfg: cfg, readBuf: newOutBuffers(), evBuf: newOutBuffers()}, nil
+	mon, err := newMonitor(set)
+	if err != nil {
+		return nil, err
+	}
+	if set.HostRoot == "" {
+		set.HostRoot = "/"
+	}
+	return &Source{
+		cfg: cfg, set: set, mon: mon, every: cfg.slowEvery(set.CollectionInterval),
+		lock: newToken(), turn: newToken(), readBuf: newOutBuffers(), evBuf: newOutBuffers(),
+	}, nil
 }
 
 // Name implements hpu.Source.
@@ -53,10 +75,14 @@ func (s *Source) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("starting the HLML source: %w", err)
 	}
-	s.readMu.Lock()
-	defer s.readMu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.turn.acquire(ctx, "start"); err != nil {
+		return err
+	}
+	defer s.turn.release()
+	if err := s.lock.acquire(ctx, "start"); err != nil {
+		return err
+	}
+	defer s.lock.release()
 	if s.lib != nil {
 		return errors.New("hlml source already started")
 	}
@@ -70,40 +96,52 @@ func (s *Source) Start(ctx context.Context) error {
 	}
 	s.readBuf.pin()
 	s.evBuf.pin()
-	c := caller{lib: lib, buf: s.readBuf}
-	version := c.string(symGetDriverVersion)
-	if c.err != nil {
+	c := caller{lib: lib, buf: s.readBuf, mon: s.mon, timed: true}
+	version := c.string(strict, symGetDriverVersion)
+	if c.err != nil && !errors.Is(c.err, ErrorNotSupported) {
 		err := fmt.Errorf("HLML from %q is initialised but unusable: %w", lib.path, c.err)
 		return errors.Join(err, s.release(lib))
 	}
+	s.hwmonConf = &hwmon.Config{}
+	if s.cfg.TemperatureSource != TemperatureHLML {
+		conf, err := hwmon.LoadConfig(s.set.HostRoot)
+		if err != nil {
+			s.mon.logger.Warn("HPU temperatures from hwmon are read without the sensor labels", zap.Error(err))
+		} else {
+			s.hwmonConf = conf
+		}
+	}
 	s.lib, s.driverVersion = lib, version
-	s.ids, s.seen = s.ids[:0], 0
+	s.devices, s.seen, s.reads = s.devices[:0], 0, 0
 	return nil
 }
 
 // Read implements hpu.Source. It reads the devices one after the other and checks ctx between
 // them: a call in flight cannot be interrupted, so a deadline is honoured within the slowest
-// device's calls, and the devices read so far are returned with the context's error.
-// NIC port slices of the Devices in dst's spare capacity are reused.
-func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu.Device, error) {
-	s.readMu.Lock()
-	defer s.readMu.Unlock()
-	n, err := s.count()
+// device's calls (or at once, when a call of someone else never returns), and the devices read
+// so far are returned with the context's error. NIC port slices of the Devices in dst's spare
+// capacity are reused.
+func (s *Source) Read(ctx context.Context, now time.Time, dst []hpu.Device) ([]hpu.Device, error) {
+	if err := s.turn.acquire(ctx, "reading HPUs"); err != nil {
+		return dst, err
+	}
+	defer s.turn.release()
+	n, err := s.count(ctx)
 	if err != nil {
 		return dst, err
 	}
-	s.seen = max(s.seen, n)
-	for len(s.ids) < s.seen {
-		s.ids = append(s.ids, identity{})
-	}
+	reads := s.reads
+	s.reads++
 	for i := range n {
 		if err := ctx.Err(); err != nil {
 			return dst, fmt.Errorf("read %d of %d HPUs before the context ended: %w", i, n, err)
 		}
 		var d *hpu.Device
 		dst, d = appendDevice(dst)
-		if !s.readDevice(i, d) {
-			return dst[:len(dst)-1], ErrNotRunning
+		// The devices take turns in the slow tier, so that no Read makes all the slow calls.
+		slowDue := (reads+i)%s.every == 0
+		if err := s.readDevice(ctx, i, d, now, slowDue); err != nil {
+			return dst[:len(dst)-1], fmt.Errorf("read %d of %d HPUs: %w", i, n, err)
 		}
 	}
 	// Devices seen earlier in this run that HLML no longer counts have fallen off the bus (or
@@ -111,50 +149,65 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 	for i := n; i < s.seen; i++ {
 		var d *hpu.Device
 		dst, d = appendDevice(dst)
-		d.Index, d.UUID = int64(i), s.ids[i].uuid
+		d.Index, d.UUID = int64(i), s.devices[i].uuid
 		d.Err = fmt.Errorf("hlml_device_get_count reports %d HPUs: %w", n, ErrDeviceGone)
 	}
 	return dst, nil
 }
 
-func (s *Source) count() (int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// count asks how many devices there are, and makes room for their state (under the lock,
+// which Shutdown holds when it releases that state).
+func (s *Source) count(ctx context.Context) (int, error) {
+	if err := s.lock.acquire(ctx, "reading HPUs"); err != nil {
+		return 0, err
+	}
+	defer s.lock.release()
 	if s.lib == nil {
 		return 0, ErrNotRunning
 	}
-	c := caller{lib: s.lib, buf: s.readBuf, strict: true}
-	n, ok := c.uint32(symGetCount)
+	c := caller{lib: s.lib, buf: s.readBuf, mon: s.mon, timed: true}
+	n, ok := c.uint32(strict, symGetCount)
 	if !ok {
 		return 0, c.err
+	}
+	s.seen = max(s.seen, int(n))
+	for len(s.devices) < s.seen {
+		s.devices = append(s.devices, &deviceState{})
 	}
 	return int(n), nil
 }
 
-// readDevice reads device i into d; false when the source was shut down meanwhile.
-func (s *Source) readDevice(i int, d *hpu.Device) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.lib == nil {
-		return false
+// readDevice reads device i into d. The error says why it could not be tried: the context
+// ended while another call held the library, or the source was shut down meanwhile.
+func (s *Source) readDevice(ctx context.Context, i int, d *hpu.Device, now time.Time, slowDue bool) error {
+	if err := s.lock.acquire(ctx, "reading HPUs"); err != nil {
+		return err
 	}
-	c := caller{lib: s.lib, buf: s.readBuf}
-	id := &s.ids[i]
+	defer s.lock.release()
+	if s.lib == nil {
+		return ErrNotRunning
+	}
+	st := s.devices[i]
+	slowDue = slowDue || !st.slowRead
+	c := caller{lib: s.lib, buf: s.readBuf, mon: s.mon, backoff: s.cfg.Backoff,
+		index: i, uuid: st.uuid, states: st.calls[:], now: now.UnixNano(), timed: slowDue}
 	d.Index = int64(i)
 	if h, ok := c.handle(i); ok {
-		if !id.complete || id.handle != h {
-			readIdentity(&c, h, id, s.driverVersion)
+		if !st.complete || st.handle != h {
+			s.readIdentity(&c, h, st, i)
 		}
 		if c.err == nil {
-			d.Info = id.info
-			readReadings(&c, h, id, d)
+			d.Info = st.info
+			s.readReadings(&c, h, st, d, slowDue)
 		}
 	}
-	d.UUID = id.uuid
+	d.UUID = st.uuid
 	if c.err != nil {
-		*d = hpu.Device{Index: d.Index, UUID: id.uuid, Err: c.err, NICPorts: d.NICPorts[:0]}
+		*d = hpu.Device{Index: d.Index, UUID: st.uuid, Err: c.err, NICPorts: d.NICPorts[:0]}
+		// The next time it can be read, its identity and other readings are read afresh.
+		st.complete, st.static, st.slowRead = false, false, false
 	}
-	return true
+	return nil
 }
 
 // appendDevice extends dst by one zero Device, keeping the NIC port slice that a previous
@@ -186,18 +239,23 @@ func (s *Source) Shutdown(ctx context.Context) error {
 }
 
 func (s *Source) shutdown() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// Without a deadline: the shutdown must happen, whenever the call in flight returns.
+	_ = s.lock.acquire(context.Background(), "shutdown")
+	defer s.lock.release()
+	errs := []error{s.mon.close()}
 	if s.lib == nil {
-		return nil
+		return errors.Join(errs...)
 	}
-	var errs []error
 	if s.events.set != 0 {
 		if rc := s.lib.call(symEventSetFree, []uintptr{s.events.set}); rc != Success {
 			errs = append(errs, &CallError{Func: symEventSetFree.String(), Code: rc})
 		}
 	}
 	s.events = eventSet{}
+	for _, st := range s.devices {
+		errs = append(errs, st.sensors.Close())
+		st.sensors, st.complete = nil, false
+	}
 	errs = append(errs, s.release(s.lib))
 	s.lib = nil
 	return errors.Join(errs...)

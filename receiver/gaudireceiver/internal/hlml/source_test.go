@@ -15,10 +15,20 @@ import (
 )
 
 func TestConfig(t *testing.T) {
-	assert.Equal(t, Config{LibraryPath: "/usr/lib/habanalabs/libhlml.so"}, DefaultConfig())
+	assert.Equal(t, Config{
+		LibraryPath: "/usr/lib/habanalabs/libhlml.so", TemperatureSource: TemperatureAuto,
+		Backoff: BackoffConfig{Failures: 3, Period: 5 * time.Minute},
+	}, DefaultConfig())
 	require.NoError(t, DefaultConfig().Validate())
-	_, err := New(Config{})
-	require.ErrorContains(t, err, "library_path must not be empty")
+	_, err := New(Config{SlowCallsEvery: -1, Backoff: BackoffConfig{Failures: 2}}, Settings{})
+	require.EqualError(t, err, "hlml config: library_path must not be empty\n"+
+		`temperature_source must be one of [auto hwmon hlml], got ""`+"\n"+
+		"slow_calls_every must not be negative, got -1\n"+
+		"backoff: period must be positive when failures is set")
+	for interval, every := range map[time.Duration]int{0: 1, time.Second: 10, 3 * time.Second: 4, 10 * time.Second: 1, time.Minute: 1} {
+		assert.Equal(t, every, DefaultConfig().slowEvery(interval), "automatic cadence at %v", interval)
+	}
+	assert.Equal(t, 7, Config{SlowCallsEvery: 7}.slowEvery(time.Second), "configured cadence")
 }
 
 func TestReadFields(t *testing.T) {
@@ -39,7 +49,9 @@ func TestReadFields(t *testing.T) {
 		{
 			name: "unit conversions and states",
 			scenario: []string{
-				"device 2 power_mw 612345", "device 2 power_limit_mw 600000", "device 2 energy_mj 987654321",
+				"device 2 power_mw 612345", "device 2 power_limit_mw 600000", "device 2 power_cap_mw 450000", "device 2 energy_mj 987654321",
+				"device 2 viol_power_ns 1500000000", "device 2 viol_thermal_ns 3", "device 2 temp_hbm 77",
+				"device 2 ecc_uncorrected_volatile 4", "device 2 ecc_dram_uncorrected_volatile 3",
 				"device 2 clock_mhz 1200", "device 2 clock_max_mhz 1650", "device 2 throttle 3",
 				"device 2 pcie_rx 4096", "device 2 pcie_tx 1", "device 2 util 88",
 				"device 2 mem_total 103079215104", "device 2 mem_used 99857989632",
@@ -57,7 +69,10 @@ func TestReadFields(t *testing.T) {
 				}
 				d := &devices[2]
 				d.Power = hpu.Some(612.345)
-				d.PowerLimit = hpu.Some(600.0)
+				d.PowerLimit, d.PowerLimitDefault = hpu.Some(450.0), hpu.Some(600.0)
+				d.ThrottleTimePower, d.ThrottleTimeThermal = hpu.Some(1.5), hpu.Some(3e-9)
+				d.TemperatureHBM = hpu.Some(77.0)
+				d.ECCErrors.UncorrectedVolatile, d.ECCErrorsDRAM.UncorrectedVolatile = hpu.Some(int64(4)), hpu.Some(int64(3))
 				d.Energy = hpu.Some(987654.321)
 				d.ClockSoC = hpu.Some(int64(1200e6))
 				d.ClockSoCMax = hpu.Some(int64(1650e6))
@@ -77,7 +92,7 @@ func TestReadFields(t *testing.T) {
 				d.ECCEnabled = hpu.Some(false)
 				d.RowsReplacedSingle, d.RowsReplacedDouble = hpu.Some(int64(7)), hpu.Some(int64(2))
 				d.RowsPending = hpu.Some(true)
-				d.NICPorts[0].Up, d.NICPorts[22].Up = false, false
+				d.NICPorts[0].Up, d.NICPorts[22].Up = hpu.Some(false), hpu.Some(false)
 				d.Info.Model, d.Info.PCIBusID, d.Info.ModuleID = "HL-225", "0000:33:00.0", 6
 				// "Needs_reset" is not a status the source knows: invalid, not a guess.
 				d.Operational = hpu.Value[bool]{}
@@ -117,98 +132,6 @@ func TestReadFields(t *testing.T) {
 			assert.Equal(t, want, again)
 		})
 	}
-}
-
-func TestReadUnavailableLeavesOnlyThatValueInvalid(t *testing.T) {
-	for _, tc := range []struct {
-		name, function, code string
-		clear                func(*hpu.Device)
-	}{
-		{"power", "hlml_device_get_power_usage", "NOT_SUPPORTED", func(d *hpu.Device) { d.Power = hpu.Value[float64]{} }},
-		{"energy has no data yet", "hlml_device_get_total_energy_consumption", "NO_DATA", func(d *hpu.Device) { d.Energy = hpu.Value[float64]{} }},
-		{"pcie throughput", "hlml_device_get_pcie_throughput", "NOT_SUPPORTED", func(d *hpu.Device) {
-			d.PCIeReceive, d.PCIeTransmit = hpu.Value[float64]{}, hpu.Value[float64]{}
-		}},
-		{"temperatures", "hlml_device_get_temperature", "NOT_SUPPORTED", func(d *hpu.Device) {
-			d.TemperatureOnChip, d.TemperatureOnBoard = hpu.Value[float64]{}, hpu.Value[float64]{}
-		}},
-		{"thresholds", "hlml_device_get_temperature_threshold", "NOT_SUPPORTED", func(d *hpu.Device) { d.TemperatureLimits = hpu.TemperatureLimits{} }},
-		{"throttle reasons", "hlml_device_get_current_clocks_throttle_reasons", "NOT_SUPPORTED", func(d *hpu.Device) {
-			d.ThrottledPower, d.ThrottledThermal = hpu.Value[bool]{}, hpu.Value[bool]{}
-		}},
-		{"memory", "hlml_device_get_memory_info", "NOT_SUPPORTED", func(d *hpu.Device) {
-			d.MemoryUsed, d.MemoryFree, d.MemoryTotal = hpu.Value[int64]{}, hpu.Value[int64]{}, hpu.Value[int64]{}
-		}},
-		{"ecc mode", "hlml_device_get_ecc_mode", "NOT_SUPPORTED", func(d *hpu.Device) { d.ECCEnabled = hpu.Value[bool]{} }},
-		{"replaced rows", "hlml_device_get_replaced_rows", "NOT_SUPPORTED", func(d *hpu.Device) {
-			d.RowsReplacedSingle, d.RowsReplacedDouble = hpu.Value[int64]{}, hpu.Value[int64]{}
-		}},
-		{"operational status", "hlml_device_get_oper_status", "NOT_SUPPORTED", func(d *hpu.Device) { d.Operational = hpu.Value[bool]{} }},
-		{"NIC port masks", "hlml_get_mac_addr_info", "NOT_SUPPORTED", func(d *hpu.Device) { d.NICPorts = nil }},
-		{"NIC links", "hlml_nic_get_link", "NOT_SUPPORTED", func(d *hpu.Device) { d.NICPorts = nil }},
-		{"name", "hlml_device_get_name", "NOT_SUPPORTED", func(d *hpu.Device) { d.Info.Model = "" }},
-		{"module id", "hlml_device_get_module_id", "NOT_SUPPORTED", func(d *hpu.Device) { d.Info.ModuleID = -1 }},
-		{"pci info", "hlml_device_get_pci_info", "NOT_SUPPORTED", func(d *hpu.Device) { d.Info.PCIBusID = "" }},
-		{"firmware version", "hlml_get_firmware_fit_version", "NOT_SUPPORTED", func(d *hpu.Device) { d.Info.FirmwareVersion = "" }},
-		{"driver version", "hlml_get_driver_version", "NOT_SUPPORTED", func(d *hpu.Device) { d.Info.DriverVersion = "" }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := startSource(t, "error * "+tc.function+" "+tc.code)
-			want := fakeDevices(8)
-			for i := range want {
-				tc.clear(&want[i])
-			}
-			assert.Equal(t, want, read(t, s))
-		})
-	}
-}
-
-func TestReadDeviceErrorLosesOnlyThatDevice(t *testing.T) {
-	for _, tc := range []struct {
-		name, scenario, function string
-		device                   int
-		code                     Return
-	}{
-		{"AIP lost", "error 3 hlml_device_get_power_usage AIP_IS_LOST", "hlml_device_get_power_usage", 3, ErrorAIPIsLost},
-		{"timeout", "error 5 hlml_device_get_temperature TIMEOUT", "hlml_device_get_temperature", 5, ErrorTimeout},
-		{"identity", "error 1 hlml_device_get_serial UNKNOWN", "hlml_device_get_serial", 1, ErrorUnknown},
-		{"NIC link", "error 7 hlml_nic_get_link DRIVER_NOT_LOADED", "hlml_nic_get_link", 7, ErrorDriverNotLoaded},
-		{"handle", "error 0 hlml_device_get_handle_by_index NOT_SUPPORTED", "hlml_device_get_handle_by_index", 0, ErrorNotSupported},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := startSource(t, tc.scenario)
-			got := read(t, s)
-			want := fakeDevices(8)
-			require.Len(t, got, len(want))
-			for i := range want {
-				if i != tc.device {
-					assert.Equal(t, want[i], got[i], "device %d", i)
-				}
-			}
-			lost := got[tc.device]
-			require.Error(t, lost.Err)
-			assert.ErrorIs(t, lost.Err, tc.code)
-			var callErr *CallError
-			require.ErrorAs(t, lost.Err, &callErr)
-			assert.Equal(t, tc.function, callErr.Func)
-			assert.Equal(t, tc.function+": "+tc.code.String(), lost.Err.Error())
-			// Only the identity stays; the UUID is the last known one (none before a handle).
-			wantUUID := want[tc.device].UUID
-			if tc.function == "hlml_device_get_handle_by_index" {
-				wantUUID = ""
-			}
-			assert.Equal(t, hpu.Device{Index: int64(tc.device), UUID: wantUUID, Err: lost.Err, NICPorts: lost.NICPorts}, lost)
-			assert.Empty(t, lost.NICPorts)
-			assert.Equal(t, hpu.HealthFailed, lost.Health())
-		})
-	}
-}
-
-func TestReadDeviceRecoversAfterTransientError(t *testing.T) {
-	s := startSource(t, "error 3 hlml_device_get_power_usage TIMEOUT 1")
-	first := read(t, s)
-	require.ErrorIs(t, first[3].Err, ErrorTimeout)
-	assert.Equal(t, fakeDevices(8), read(t, s))
 }
 
 func TestReadCountFailureFailsRead(t *testing.T) {
@@ -263,7 +186,7 @@ func TestReadDeviceDisappears(t *testing.T) {
 
 func TestStartMissingLibrary(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nowhere", "libhlml.so")
-	s, err := New(Config{LibraryPath: path})
+	s, err := New(testConfig(path), testSettings(t))
 	require.NoError(t, err)
 	err = s.Start(context.Background())
 	require.Error(t, err)
@@ -277,7 +200,7 @@ func TestStartMissingLibrary(t *testing.T) {
 }
 
 func TestStartLibraryWithoutHLML(t *testing.T) {
-	s, err := New(Config{LibraryPath: hlmltest.BuildNotHLMLLibrary(t)})
+	s, err := New(testConfig(hlmltest.BuildNotHLMLLibrary(t)), testSettings(t))
 	require.NoError(t, err)
 	err = s.Start(context.Background())
 	require.ErrorContains(t, err, "is not a usable HLML library")
@@ -287,7 +210,7 @@ func TestStartLibraryWithoutHLML(t *testing.T) {
 
 func TestStartInitFails(t *testing.T) {
 	fake := useScenario(t, "error - hlml_init DRIVER_NOT_LOADED")
-	s, err := New(Config{LibraryPath: fake.Path})
+	s, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	err = s.Start(context.Background())
 	require.ErrorIs(t, err, ErrorDriverNotLoaded)
@@ -299,7 +222,7 @@ func TestStartInitFails(t *testing.T) {
 
 func TestStartDriverVersionFails(t *testing.T) {
 	fake := useScenario(t, "error - hlml_get_driver_version TIMEOUT")
-	s, err := New(Config{LibraryPath: fake.Path})
+	s, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	err = s.Start(context.Background())
 	require.ErrorIs(t, err, ErrorTimeout)
@@ -311,7 +234,7 @@ func TestStartDriverVersionFails(t *testing.T) {
 
 func TestStartCanceledContext(t *testing.T) {
 	fake := useScenario(t)
-	s, err := New(Config{LibraryPath: fake.Path})
+	s, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -321,7 +244,7 @@ func TestStartCanceledContext(t *testing.T) {
 
 func TestInitOnceShutdownOnce(t *testing.T) {
 	fake := useScenario(t)
-	s, err := New(Config{LibraryPath: fake.Path})
+	s, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	require.ErrorContains(t, s.Start(context.Background()), "already started")
@@ -346,7 +269,7 @@ func TestInitOnceShutdownOnce(t *testing.T) {
 func TestSecondInitIsReported(t *testing.T) {
 	fake := useScenario(t)
 	first := startOn(t, fake)
-	second, err := New(Config{LibraryPath: fake.Path})
+	second, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	err = second.Start(context.Background())
 	require.ErrorIs(t, err, ErrorAlreadyInitialized)
@@ -358,7 +281,7 @@ func TestSecondInitIsReported(t *testing.T) {
 
 func TestShutdownWaitsForTheCallInFlight(t *testing.T) {
 	fake := useScenario(t, "delay 4 hlml_device_get_power_usage 200")
-	s, err := New(Config{LibraryPath: fake.Path})
+	s, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	type result struct {
@@ -381,7 +304,7 @@ func TestShutdownWaitsForTheCallInFlight(t *testing.T) {
 
 func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
 	fake := useScenario(t, "delay 0 hlml_device_get_power_usage 200")
-	s, err := New(Config{LibraryPath: fake.Path})
+	s, err := New(testConfig(fake.Path), testSettings(t))
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	done := make(chan error)
@@ -418,6 +341,7 @@ func TestBuffersCatchOverruns(t *testing.T) {
 		{"hlml_get_mac_addr_info", 8, portMaskSize},
 		{"hlml_device_get_uuid", 1, stringSize},
 		{"hlml_device_get_oper_status", 2, stringSize},
+		{"hlml_device_get_violation_status", 8, violationSize},
 	} {
 		t.Run(tc.function, func(t *testing.T) {
 			s := startSource(t, "overrun "+tc.function+" "+strconv.Itoa(tc.bytes))

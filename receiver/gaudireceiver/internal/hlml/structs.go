@@ -6,8 +6,11 @@ import (
 	"unsafe"
 )
 
-// Layouts of the HLML out-parameters, for 64-bit Linux (amd64, arm64). Where releases differ,
-// the size is the newer, larger layout's and only offsets common to both are read.
+// Layouts of the HLML out-parameters, for 64-bit Linux (amd64, arm64), from the definitions of
+// Habana's hlml.h (older layouts) and of Intel's pyhlml 1.24 types (newer ones); the fake
+// library's header is written from the same definitions, and TestLayoutsMatchTheHeader checks
+// these constants against its compiler's view. Where releases differ, the size is the newer,
+// larger layout's and only offsets common to both are read.
 const (
 	// hlml_pci_info_t, older releases (PCI_DOMAIN_LEN 5), 52 bytes:
 	//   unsigned bus; char bus_id[15]; unsigned device, domain, pci_device_id;
@@ -35,10 +38,31 @@ const (
 	eventDeviceOffset = 0
 	eventTypeOffset   = 8
 
+	// hlml_violation_time_t: {unsigned long long reference_time, violation_time}.
+	violationSize       = 16
+	violationTimeOffset = 8
+
 	// hlml_get_mac_addr_info fills PORTS_ARR_SIZE (2) uint64 words per mask; bit n of word w is
 	// port 64*w+n. Callers that pass a single uint64 invite an overrun.
 	portMaskWords = 2
 	portMaskSize  = portMaskWords * 8
+	maxPorts      = portMaskWords * 64
+
+	// hlml_nic_stats_info_t: {uint32_t port; char *str_buf; uint64_t *val_buf;
+	// uint32_t *num_of_counters_out}. The caller owns the buffers and tells the library nothing
+	// of their size, so they are sized for HABANA_LINK_CNT_MAX_NUM counters, each name in a
+	// fixed ETH_GSTRING_LEN slot (the driver's counters are ethtool's); the guards catch a
+	// library that writes more.
+	nicStatsInfoSize     = 32
+	nicStatsPortOffset   = 0
+	nicStatsNamesOffset  = 8
+	nicStatsValuesOffset = 16
+	nicStatsCountOffset  = 24
+	nicMaxCounters       = 256
+	nicNameLen           = 32
+	nicStatsNamesSize    = nicMaxCounters * nicNameLen
+	nicStatsValuesSize   = nicMaxCounters * 8
+	nicStatsCountSize    = 4
 
 	// Strings: gohlml's buffer size, above every HLML length constant (HL_FIELD_MAX_SIZE 32,
 	// VERSION_MAX_LEN 128, STATUS_MAX_LEN 30).
@@ -49,7 +73,7 @@ const (
 	scalarSize = 8
 
 	// maxArgs is the most arguments of an HLML function the source calls.
-	maxArgs = 4
+	maxArgs = 6
 
 	guardSize = 16
 	guardWord = 0xa55a_c33c_5aa5_3cc3
@@ -81,6 +105,10 @@ func (b buffer) uint32(off int) uint32 { return binary.NativeEndian.Uint32(b[off
 
 func (b buffer) uint64(off int) uint64 { return binary.NativeEndian.Uint64(b[off:]) }
 
+func (b buffer) putUint32(off int, v uint32) { binary.NativeEndian.PutUint32(b[off:], v) }
+
+func (b buffer) putUint64(off int, v uint64) { binary.NativeEndian.PutUint64(b[off:], v) }
+
 // cstring returns the NUL-terminated string at off, at most maxLen bytes long, without
 // allocating: the result aliases the buffer.
 func (b buffer) cstring(off, maxLen int) []byte {
@@ -102,7 +130,9 @@ type outBuffers struct {
 	// args holds a call's arguments: reused, since the slice handed to purego escapes.
 	args []uintptr
 
-	scalar, scalar2, memory, utilization, mask, extMask, event, str, pci buffer
+	scalar, scalar2, memory, utilization, mask, extMask, event, str, pci, violation buffer
+	// nicInfo is the hlml_nic_stats_info_t handed to the library, pointing at the three others.
+	nicInfo, nicNames, nicValues, nicCount buffer
 }
 
 func newOutBuffers() *outBuffers {
@@ -114,6 +144,8 @@ func newOutBuffers() *outBuffers {
 		{&b.scalar, scalarSize}, {&b.scalar2, scalarSize}, {&b.memory, memorySize},
 		{&b.utilization, utilizationSize}, {&b.mask, portMaskSize}, {&b.extMask, portMaskSize},
 		{&b.event, eventDataSize}, {&b.str, stringSize}, {&b.pci, pciInfoSize},
+		{&b.violation, violationSize}, {&b.nicInfo, nicStatsInfoSize}, {&b.nicNames, nicStatsNamesSize},
+		{&b.nicValues, nicStatsValuesSize}, {&b.nicCount, nicStatsCountSize},
 	}
 	total := 0
 	for _, r := range regions {

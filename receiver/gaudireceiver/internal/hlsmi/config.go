@@ -1,6 +1,10 @@
 package hlsmi
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+)
 
 // Config is the user configuration of the hl-smi source.
 type Config struct {
@@ -27,4 +31,8 @@ type Options struct {
 	// NICLinks asks hl-smi for each device's NIC link states, one extra run per device and
 	// scrape; set it when hpu.nic.link.up is enabled.
 	NICLinks bool
+	// NIC asks `hl-smi -n stats` for the NIC counters, one extra run per device on one Read in
+	// NICStatsEvery (0 or 1: every Read); the last values are reported in between.
+	NIC           hpu.NICOptions
+	NICStatsEvery int
 }

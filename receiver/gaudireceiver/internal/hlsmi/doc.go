@@ -25,17 +25,30 @@
 //	pcie.link.gen.current*    PCIeLinkGen ("Gen4" or 4)
 //	pcie.link.width.current*  PCIeLinkWidth ("x16" or 16)
 //	ecc.mode.current          ECCEnabled (Enabled/Disabled)
+//	ecc.errors.{corrected,uncorrected}.{volatile,aggregate}.total*
+//	                          ECCErrors (counts)
+//	ecc.errors.{dram-corrected,dram}.{volatile,aggregate}.total*
+//	                          ECCErrorsDRAM: corrected, and uncorrected ("dram") counts
+//	stats.violation.{power,thermal}*
+//	                          ThrottleTimePower, ThrottleTimeThermal (a bare number is taken as
+//	                          ns, as the HLML source reads HLML's violation time; a unit suffix
+//	                          is honoured)
 //
-// Fields marked * are known only from copies of `hl-smi -h` in public code; if hl-smi fails
-// naming one of them, the source drops it and says so once in the Read error.
+// Fields marked * are optional: known only from copies of `hl-smi -h` in public code, or from a
+// field list that changed between releases; if hl-smi fails naming one of them, the source drops
+// it and says so once in the Read error.
 //
 // With Options.NICLinks, NICPorts come from `hl-smi -n link -i <bus_id>` per device, each
-// port's type from `hl-smi -n ports -i <bus_id>`, asked once per device.
+// port's type from `hl-smi -n ports -i <bus_id>`, asked once per device. With Options.NIC, the
+// ports' counters come from `hl-smi -n stats -i <bus_id>` (the driver's counters by name, as
+// hlml_nic_get_statistics gives them), on one Read in Options.NICStatsEvery, the last values in
+// between; a port only the counters know is reported with its link state unknown.
 //
-// hl-smi's query fields cannot fill: Operational, TemperatureOnBoard, TemperatureLimits, Energy,
-// ThrottledPower and ThrottledThermal (stats.violation.* is a violation time of undocumented
-// unit, not the current state), PCIeReceive, PCIeTransmit, PCIeReplays, RowsReplacedSingle,
-// RowsReplacedDouble, RowsPending and Info.FirmwareVersion. They stay invalid (empty).
+// hl-smi's query fields cannot fill: Operational, TemperatureOnBoard, TemperatureHBM,
+// TemperatureLimits, Energy, PowerLimitDefault (power.max is the cap in force, PowerLimit),
+// ThrottledPower and ThrottledThermal (stats.violation.* is the time throttled, not the current
+// state), PCIeReceive, PCIeTransmit, PCIeReplays, RowsReplacedSingle, RowsReplacedDouble,
+// RowsPending and Info.FirmwareVersion. They stay invalid (empty).
 //
 // hl-smi runs as a child in its own process group, with a mark in its environment that its
 // descendants inherit: when the scrape's context ends the group and every marked process are

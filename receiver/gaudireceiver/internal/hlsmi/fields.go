@@ -40,6 +40,18 @@ var queryFields = [...]field{
 	{name: "pcie.link.gen.current", optional: true, set: func(d *hpu.Device, v string) error { return setPrefixed(&d.PCIeLinkGen, v, "gen") }},
 	{name: "pcie.link.width.current", optional: true, set: func(d *hpu.Device, v string) error { return setPrefixed(&d.PCIeLinkWidth, v, "x") }},
 	{name: "ecc.mode.current", set: setECC},
+	// The error counts and throttle times of the official field list, optional all the same:
+	// the list changed between releases, and a field hl-smi rejects would fail every query.
+	{name: "ecc.errors.corrected.volatile.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrors.CorrectedVolatile })},
+	{name: "ecc.errors.uncorrected.volatile.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrors.UncorrectedVolatile })},
+	{name: "ecc.errors.corrected.aggregate.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrors.CorrectedAggregate })},
+	{name: "ecc.errors.uncorrected.aggregate.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrors.UncorrectedAggregate })},
+	{name: "ecc.errors.dram-corrected.volatile.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrorsDRAM.CorrectedVolatile })},
+	{name: "ecc.errors.dram.volatile.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrorsDRAM.UncorrectedVolatile })},
+	{name: "ecc.errors.dram-corrected.aggregate.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrorsDRAM.CorrectedAggregate })},
+	{name: "ecc.errors.dram.aggregate.total", optional: true, set: eccCount(func(d *hpu.Device) *hpu.Value[int64] { return &d.ECCErrorsDRAM.UncorrectedAggregate })},
+	{name: "stats.violation.power", optional: true, set: func(d *hpu.Device, v string) error { return setDuration(&d.ThrottleTimePower, v) }},
+	{name: "stats.violation.thermal", optional: true, set: func(d *hpu.Device, v string) error { return setDuration(&d.ThrottleTimeThermal, v) }},
 }
 
 // lookupField finds a field of queryFields by name.
@@ -209,4 +221,46 @@ func setECC(d *hpu.Device, v string) error {
 		}
 	}
 	return fmt.Errorf("not an ECC mode: %q", v)
+}
+
+// eccCount sets an error count: a non-negative integer.
+func eccCount(field func(*hpu.Device) *hpu.Value[int64]) func(*hpu.Device, string) error {
+	return func(d *hpu.Device, v string) error {
+		if notAvailable(v) {
+			return nil
+		}
+		i, err := parseInt(v)
+		if err != nil {
+			return err
+		}
+		*field(d) = hpu.Some(i)
+		return nil
+	}
+}
+
+// setDuration converts a throttle time to seconds. hl-smi prints what HLML's violation status
+// holds, whose unit neither documents; a bare number is taken as nanoseconds, as NVML counts its
+// violation time (and as the HLML source reads it), and a unit suffix is honoured.
+func setDuration(dst *hpu.Value[float64], v string) error {
+	if notAvailable(v) {
+		return nil
+	}
+	f, err := number(v, "ns", "us", "ms", "s")
+	if err != nil {
+		return err
+	}
+	scale := 1e9
+	switch unit := strings.ToLower(strings.TrimSpace(strings.TrimLeft(v, "0123456789.+-"))); unit {
+	case "us":
+		scale = 1e6
+	case "ms":
+		scale = 1e3
+	case "s":
+		scale = 1
+	}
+	if f < 0 {
+		return fmt.Errorf("not a duration: %q", v)
+	}
+	*dst = hpu.Some(f / scale)
+	return nil
 }

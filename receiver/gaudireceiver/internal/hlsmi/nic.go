@@ -102,7 +102,7 @@ func parseLinks(out string, external map[int64]bool) ([]hpu.NICPort, error) {
 		default:
 			return fmt.Errorf("link state %q is neither UP nor DOWN", state)
 		}
-		ports = append(ports, hpu.NICPort{Port: port, External: external[port], Up: up})
+		ports = append(ports, hpu.NICPort{Port: port, External: external[port], Up: hpu.Some(up)})
 		return nil
 	})
 	return ports, err

@@ -69,6 +69,15 @@ var synthetic0 = hpu.Device{
 	ClockSoC: hpu.Some(int64(1650e6)), ClockSoCMax: hpu.Some(int64(1650e6)),
 	PCIeLinkGen: hpu.Some(int64(4)), PCIeLinkWidth: hpu.Some(int64(16)),
 	ECCEnabled: hpu.Some(true),
+	ECCErrors: hpu.ECCErrors{
+		CorrectedVolatile: hpu.Some(int64(0)), UncorrectedVolatile: hpu.Some(int64(0)),
+		CorrectedAggregate: hpu.Some(int64(0)), UncorrectedAggregate: hpu.Some(int64(0)),
+	},
+	ECCErrorsDRAM: hpu.ECCErrors{
+		CorrectedVolatile: hpu.Some(int64(0)), UncorrectedVolatile: hpu.Some(int64(0)),
+		CorrectedAggregate: hpu.Some(int64(0)), UncorrectedAggregate: hpu.Some(int64(0)),
+	},
+	ThrottleTimePower: hpu.Some(0.0), ThrottleTimeThermal: hpu.Some(0.0),
 }
 
 func TestParseFixtures(t *testing.T) {
@@ -306,7 +315,7 @@ func TestParseGarbled(t *testing.T) {
 			name:          "too few columns, index recovered",
 			out:           withLine3(line3[:strings.LastIndex(line3, ",")]),
 			wantErrDevice: &hpu.Device{Index: 2, UUID: good[2].UUID},
-			wantDeviceErr: "hl-smi output line 3: 18 columns, want 19: \"2, 01P0-HL2080A0-15-TF8A90-03-05-04,",
+			wantDeviceErr: "hl-smi output line 3: 28 columns, want 29: \"2, 01P0-HL2080A0-15-TF8A90-03-05-04,",
 			devices:       8,
 		},
 		{
@@ -314,14 +323,14 @@ func TestParseGarbled(t *testing.T) {
 			out:           withLine3(strings.Replace(line3, "HL-225", "HL-225, extra", 1)),
 			ids:           ids,
 			wantErrDevice: &hpu.Device{Index: 2, UUID: good[2].UUID},
-			wantDeviceErr: "20 columns, want 19",
+			wantDeviceErr: "30 columns, want 29",
 			devices:       8,
 		},
 		{
 			name:          "more than maxColumns",
 			out:           withLine3(line3 + strings.Repeat(", 1", maxColumns)),
 			wantErrDevice: &hpu.Device{Index: 2, UUID: good[2].UUID},
-			wantDeviceErr: "more than 64 columns, want 19",
+			wantDeviceErr: "more than 64 columns, want 29",
 			devices:       8,
 		},
 		{
@@ -342,7 +351,7 @@ func TestParseGarbled(t *testing.T) {
 			name:        "junk line",
 			out:         withLine3("@@@ segmentation fault @@@"),
 			ids:         ids,
-			wantReadErr: `hl-smi output line 3: 1 columns, want 19: "@@@ segmentation fault @@@"`,
+			wantReadErr: `hl-smi output line 3: 1 columns, want 29: "@@@ segmentation fault @@@"`,
 			devices:     7,
 		},
 		{
@@ -391,5 +400,36 @@ func BenchmarkParseCSV8(b *testing.B) {
 		if dst, err = parseQuery(out, lay, ids, dst[:0]); err != nil || len(dst) != 8 {
 			b.Fatal(len(dst), err)
 		}
+	}
+}
+
+func TestParseECCAndThrottleTime(t *testing.T) {
+	devs, err := parseQuery(readFixture(t, "SYNTHETIC_gaudi2_Q_all_fields.csv"), newLayout(allFields()), nil, nil)
+	require.NoError(t, err)
+	require.Len(t, devs, 8)
+	assert.Equal(t, hpu.ECCErrors{
+		CorrectedVolatile: hpu.Some(int64(3)), UncorrectedVolatile: hpu.Some(int64(0)),
+		CorrectedAggregate: hpu.Some(int64(12)), UncorrectedAggregate: hpu.Some(int64(0)),
+	}, devs[2].ECCErrors)
+	assert.Equal(t, hpu.ECCErrors{
+		CorrectedVolatile: hpu.Some(int64(2)), UncorrectedVolatile: hpu.Some(int64(0)),
+		CorrectedAggregate: hpu.Some(int64(9)), UncorrectedAggregate: hpu.Some(int64(0)),
+	}, devs[2].ECCErrorsDRAM, "dram-corrected is corrected, dram uncorrected")
+	assert.Equal(t, hpu.Some(int64(1)), devs[5].ECCErrorsDRAM.UncorrectedAggregate)
+	assert.Equal(t, hpu.Some(0.25), devs[5].ThrottleTimePower, "bare nanoseconds")
+	assert.Equal(t, hpu.Some(1.5), devs[5].ThrottleTimeThermal)
+	assert.Equal(t, hpu.Value[float64]{}, devs[7].ThrottleTimePower, "N/A")
+
+	for in, want := range map[string]hpu.Value[float64]{
+		"1500000000": hpu.Some(1.5), "2 s": hpu.Some(2.0), "250 ms": hpu.Some(0.25), "7us": hpu.Some(7e-6), "N/A": {},
+	} {
+		var got hpu.Value[float64]
+		require.NoError(t, setDuration(&got, in), in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"-1", "5 h", "soon"} {
+		var got hpu.Value[float64]
+		assert.Error(t, setDuration(&got, bad), bad)
+		assert.False(t, got.Valid)
 	}
 }

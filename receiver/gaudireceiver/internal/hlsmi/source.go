@@ -24,6 +24,7 @@ type Source struct {
 	opts   Options
 	runner runner
 	ports  portTypes
+	stats  nicCounters
 
 	// mu serializes reads; it guards the fields below.
 	mu sync.Mutex
@@ -45,6 +46,7 @@ func New(cfg Config, opts Options) (*Source, error) {
 		opts:   opts,
 		runner: runner{path: cfg.Path},
 		ports:  portTypes{external: make(map[string]map[int64]bool)},
+		stats:  nicCounters{byBus: make(map[string][]hpu.NICPort)},
 		ids:    make(identities),
 	}
 	for i := range queryFields {
@@ -109,6 +111,9 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 	errs := []error{runErr, notice, parseErr}
 	if s.opts.NICLinks {
 		errs = append(errs, s.readNICLinks(ctx, devs))
+	}
+	if s.opts.NIC.Counters || s.opts.NIC.Stats {
+		errs = append(errs, s.readNICStats(ctx, devs))
 	}
 	return dst, errors.Join(errs...)
 }

@@ -83,7 +83,10 @@ func TestReadFixtures(t *testing.T) {
 		assert.Equal(t, want, devs)
 		assert.Equal(t, synthetic0, devs[0])
 		assert.Equal(t, []string{"-Q index,uuid,name,serial,module_id,bus_id,driver_version,utilization.aip,memory.used,memory.free,memory.total," +
-			"temperature.aip,power.draw,power.max,clocks.current.soc,clocks.max.soc,pcie.link.gen.current,pcie.link.width.current,ecc.mode.current" +
+			"temperature.aip,power.draw,power.max,clocks.current.soc,clocks.max.soc,pcie.link.gen.current,pcie.link.width.current,ecc.mode.current," +
+			"ecc.errors.corrected.volatile.total,ecc.errors.uncorrected.volatile.total,ecc.errors.corrected.aggregate.total," +
+			"ecc.errors.uncorrected.aggregate.total,ecc.errors.dram-corrected.volatile.total,ecc.errors.dram.volatile.total," +
+			"ecc.errors.dram-corrected.aggregate.total,ecc.errors.dram.aggregate.total,stats.violation.power,stats.violation.thermal" +
 			" -f csv,noheader,nounits"}, loggedRuns(t, logFile))
 	})
 	t.Run("units although nounits was asked (Gaudi 3)", func(t *testing.T) {
@@ -130,7 +133,7 @@ func TestReadGarbledLine(t *testing.T) {
 			}
 			assert.Equal(t, "01P0-HL2080A0-15-TF8A90-03-05-04", d.UUID)
 			require.Error(t, d.Err)
-			assert.Contains(t, d.Err.Error(), "hl-smi output line 3: 18 columns, want 19")
+			assert.Contains(t, d.Err.Error(), "hl-smi output line 3: 28 columns, want 29")
 		}
 	})
 	t.Run("a junk line is reported, the devices are returned", func(t *testing.T) {
@@ -140,7 +143,7 @@ func TestReadGarbledLine(t *testing.T) {
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		require.Len(t, devs, 7)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), `hl-smi output line 3: 1 columns, want 19: "@@@ segmentation fault @@@"`)
+		assert.Contains(t, err.Error(), `hl-smi output line 3: 1 columns, want 29: "@@@ segmentation fault @@@"`)
 		for _, d := range devs {
 			assert.NoError(t, d.Err)
 		}
@@ -276,11 +279,11 @@ func TestReadNICLinks(t *testing.T) {
 		require.Len(t, devs, 8)
 		for _, d := range devs {
 			if d.Index == 1 {
-				assert.Equal(t, []hpu.NICPort{{Port: 3, Up: false}, {Port: 8, External: true, Up: true}}, d.NICPorts)
+				assert.Equal(t, []hpu.NICPort{{Port: 3, Up: hpu.Some(false)}, {Port: 8, External: true, Up: hpu.Some(true)}}, d.NICPorts)
 				continue
 			}
 			require.Len(t, d.NICPorts, 18)
-			assert.Equal(t, hpu.NICPort{Port: 21, Up: true}, d.NICPorts[17])
+			assert.Equal(t, hpu.NICPort{Port: 21, Up: hpu.Some(true)}, d.NICPorts[17])
 		}
 	}
 	var link, ports int
@@ -310,7 +313,7 @@ func TestReadNICLinksFailPerDevice(t *testing.T) {
 		require.NoError(t, d.Err, "NIC problems do not fail the device")
 		switch d.Index {
 		case 2:
-			assert.Equal(t, []hpu.NICPort{{Port: 0, Up: true}}, d.NICPorts)
+			assert.Equal(t, []hpu.NICPort{{Port: 0, Up: hpu.Some(true)}}, d.NICPorts)
 		case 3:
 			assert.Nil(t, d.NICPorts, "no port types, no ports: a wrong type would mislabel the series")
 		default:
@@ -382,7 +385,7 @@ func TestReadNonZeroExitWithOutput(t *testing.T) {
 		for _, d := range devs {
 			require.NoError(t, d.Err)
 			assert.True(t, d.Power.Valid)
-			assert.Equal(t, []hpu.NICPort{{Port: 0, External: true, Up: true}}, d.NICPorts)
+			assert.Equal(t, []hpu.NICPort{{Port: 0, External: true, Up: hpu.Some(true)}}, d.NICPorts)
 		}
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `-Q index,uuid`)

@@ -22,3 +22,61 @@ type Source interface {
 	// Shutdown releases what Start acquired.
 	Shutdown(ctx context.Context) error
 }
+
+// NICOptions say which NIC port counters a source reads, from the metrics that are enabled.
+type NICOptions struct {
+	// Counters asks for NICCounters (bytes, packets, errors, drops).
+	Counters bool
+	// Stats asks for the raw counters; StatNames keeps only those (all when empty).
+	Stats     bool
+	StatNames []string
+	// AllPorts reads every port's counters, not only the external (scale-out) ones'.
+	AllPorts bool
+}
+
+// Wanted says whether a source should read the counters of a port at all.
+func (o NICOptions) Wanted(external bool) bool {
+	return (o.Counters || o.Stats) && (external || o.AllPorts)
+}
+
+// KeepStat says whether the raw counter name is wanted.
+func (o NICOptions) KeepStat(name string) bool {
+	if !o.Stats {
+		return false
+	}
+	if len(o.StatNames) == 0 {
+		return true
+	}
+	for _, n := range o.StatNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// PrintableName says whether a counter name from outside (a driver, a file name) can become an
+// attribute value: non-empty printable ASCII of at most 64 bytes, as the drivers' names are.
+func PrintableName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// slowPeriod is how often a source makes its expensive reads when left to choose: at most once
+// per this period of collection interval, and on every scrape when the interval is this long.
+const slowPeriod = 10 * time.Second
+
+// SlowEvery is the scrapes between two of a source's expensive reads for a collection interval.
+func SlowEvery(interval time.Duration) int {
+	if interval <= 0 || interval >= slowPeriod {
+		return 1
+	}
+	return int((slowPeriod + interval - 1) / interval)
+}

@@ -31,21 +31,31 @@ type MetricsConfig struct {
 	HpuMemoryFree          MetricConfig `mapstructure:"hpu.memory.free"`
 	HpuMemoryTotal         MetricConfig `mapstructure:"hpu.memory.total"`
 	HpuTemperature         MetricConfig `mapstructure:"hpu.temperature"`
+	HpuMemoryTemperature   MetricConfig `mapstructure:"hpu.memory.temperature"`
 	HpuTemperatureLimit    MetricConfig `mapstructure:"hpu.temperature.limit"`
 	HpuPower               MetricConfig `mapstructure:"hpu.power"`
 	HpuPowerLimit          MetricConfig `mapstructure:"hpu.power.limit"`
+	HpuPowerLimitDefault   MetricConfig `mapstructure:"hpu.power.limit.default"`
 	HpuEnergy              MetricConfig `mapstructure:"hpu.energy"`
 	HpuClockSoc            MetricConfig `mapstructure:"hpu.clock.soc"`
 	HpuClockSocMax         MetricConfig `mapstructure:"hpu.clock.soc.max"`
 	HpuClockThrottleActive MetricConfig `mapstructure:"hpu.clock.throttle.active"`
+	HpuClockThrottleTime   MetricConfig `mapstructure:"hpu.clock.throttle.time"`
 	HpuPcieThroughput      MetricConfig `mapstructure:"hpu.pcie.throughput"`
 	HpuPcieReplays         MetricConfig `mapstructure:"hpu.pcie.replays"`
 	HpuPcieLinkGeneration  MetricConfig `mapstructure:"hpu.pcie.link.generation"`
 	HpuPcieLinkWidth       MetricConfig `mapstructure:"hpu.pcie.link.width"`
 	HpuEccEnabled          MetricConfig `mapstructure:"hpu.ecc.enabled"`
+	HpuEccErrors           MetricConfig `mapstructure:"hpu.ecc.errors"`
+	HpuEccErrorsDram       MetricConfig `mapstructure:"hpu.ecc.errors.dram"`
 	HpuRowsReplaced        MetricConfig `mapstructure:"hpu.rows.replaced"`
 	HpuRowsPending         MetricConfig `mapstructure:"hpu.rows.pending"`
 	HpuNicLinkUp           MetricConfig `mapstructure:"hpu.nic.link.up"`
+	HpuNicIo               MetricConfig `mapstructure:"hpu.nic.io"`
+	HpuNicPackets          MetricConfig `mapstructure:"hpu.nic.packets"`
+	HpuNicErrors           MetricConfig `mapstructure:"hpu.nic.errors"`
+	HpuNicDropped          MetricConfig `mapstructure:"hpu.nic.dropped"`
+	HpuNicStat             MetricConfig `mapstructure:"hpu.nic.stat"`
 	HpuHealth              MetricConfig `mapstructure:"hpu.health"`
 	HpuInfo                MetricConfig `mapstructure:"hpu.info"`
 	HpuScrapeDuration      MetricConfig `mapstructure:"hpu.scrape.duration"`
@@ -62,21 +72,31 @@ func DefaultMetricsConfig() MetricsConfig {
 		HpuMemoryFree:          MetricConfig{Enabled: true},
 		HpuMemoryTotal:         MetricConfig{Enabled: true},
 		HpuTemperature:         MetricConfig{Enabled: true},
+		HpuMemoryTemperature:   MetricConfig{Enabled: true},
 		HpuTemperatureLimit:    MetricConfig{Enabled: true},
 		HpuPower:               MetricConfig{Enabled: true},
 		HpuPowerLimit:          MetricConfig{Enabled: true},
+		HpuPowerLimitDefault:   MetricConfig{Enabled: true},
 		HpuEnergy:              MetricConfig{Enabled: true},
 		HpuClockSoc:            MetricConfig{Enabled: true},
 		HpuClockSocMax:         MetricConfig{Enabled: true},
 		HpuClockThrottleActive: MetricConfig{Enabled: true},
+		HpuClockThrottleTime:   MetricConfig{Enabled: true},
 		HpuPcieThroughput:      MetricConfig{Enabled: true},
 		HpuPcieReplays:         MetricConfig{Enabled: true},
 		HpuPcieLinkGeneration:  MetricConfig{Enabled: true},
 		HpuPcieLinkWidth:       MetricConfig{Enabled: true},
 		HpuEccEnabled:          MetricConfig{Enabled: true},
+		HpuEccErrors:           MetricConfig{Enabled: true},
+		HpuEccErrorsDram:       MetricConfig{Enabled: true},
 		HpuRowsReplaced:        MetricConfig{Enabled: true},
 		HpuRowsPending:         MetricConfig{Enabled: true},
 		HpuNicLinkUp:           MetricConfig{Enabled: true},
+		HpuNicIo:               MetricConfig{Enabled: true},
+		HpuNicPackets:          MetricConfig{Enabled: true},
+		HpuNicErrors:           MetricConfig{Enabled: true},
+		HpuNicDropped:          MetricConfig{Enabled: true},
+		HpuNicStat:             MetricConfig{Enabled: false},
 		HpuHealth:              MetricConfig{Enabled: true},
 		HpuInfo:                MetricConfig{Enabled: true},
 		HpuScrapeDuration:      MetricConfig{Enabled: true},

@@ -149,6 +149,58 @@ var MapAttributeHpuRowCause = map[string]AttributeHpuRowCause{
 	"double_bit_ecc": AttributeHpuRowCauseDoubleBitEcc,
 }
 
+// AttributeHpuEccErrorType specifies the value of the hpu.ecc.error.type attribute.
+type AttributeHpuEccErrorType int
+
+const (
+	_ AttributeHpuEccErrorType = iota
+	AttributeHpuEccErrorTypeCorrected
+	AttributeHpuEccErrorTypeUncorrected
+)
+
+// String returns the string representation of the AttributeHpuEccErrorType.
+func (av AttributeHpuEccErrorType) String() string {
+	switch av {
+	case AttributeHpuEccErrorTypeCorrected:
+		return "corrected"
+	case AttributeHpuEccErrorTypeUncorrected:
+		return "uncorrected"
+	}
+	return ""
+}
+
+// MapAttributeHpuEccErrorType is a helper map of string to AttributeHpuEccErrorType attribute value.
+var MapAttributeHpuEccErrorType = map[string]AttributeHpuEccErrorType{
+	"corrected":   AttributeHpuEccErrorTypeCorrected,
+	"uncorrected": AttributeHpuEccErrorTypeUncorrected,
+}
+
+// AttributeHpuEccCounter specifies the value of the hpu.ecc.counter attribute.
+type AttributeHpuEccCounter int
+
+const (
+	_ AttributeHpuEccCounter = iota
+	AttributeHpuEccCounterVolatile
+	AttributeHpuEccCounterAggregate
+)
+
+// String returns the string representation of the AttributeHpuEccCounter.
+func (av AttributeHpuEccCounter) String() string {
+	switch av {
+	case AttributeHpuEccCounterVolatile:
+		return "volatile"
+	case AttributeHpuEccCounterAggregate:
+		return "aggregate"
+	}
+	return ""
+}
+
+// MapAttributeHpuEccCounter is a helper map of string to AttributeHpuEccCounter attribute value.
+var MapAttributeHpuEccCounter = map[string]AttributeHpuEccCounter{
+	"volatile":  AttributeHpuEccCounterVolatile,
+	"aggregate": AttributeHpuEccCounterAggregate,
+}
+
 // AttributeHpuNicPortType specifies the value of the hpu.nic.port.type attribute.
 type AttributeHpuNicPortType int
 
@@ -173,6 +225,32 @@ func (av AttributeHpuNicPortType) String() string {
 var MapAttributeHpuNicPortType = map[string]AttributeHpuNicPortType{
 	"internal": AttributeHpuNicPortTypeInternal,
 	"external": AttributeHpuNicPortTypeExternal,
+}
+
+// AttributeHpuNicDirection specifies the value of the hpu.nic.direction attribute.
+type AttributeHpuNicDirection int
+
+const (
+	_ AttributeHpuNicDirection = iota
+	AttributeHpuNicDirectionReceive
+	AttributeHpuNicDirectionTransmit
+)
+
+// String returns the string representation of the AttributeHpuNicDirection.
+func (av AttributeHpuNicDirection) String() string {
+	switch av {
+	case AttributeHpuNicDirectionReceive:
+		return "receive"
+	case AttributeHpuNicDirectionTransmit:
+		return "transmit"
+	}
+	return ""
+}
+
+// MapAttributeHpuNicDirection is a helper map of string to AttributeHpuNicDirection attribute value.
+var MapAttributeHpuNicDirection = map[string]AttributeHpuNicDirection{
+	"receive":  AttributeHpuNicDirectionReceive,
+	"transmit": AttributeHpuNicDirectionTransmit,
 }
 
 // AttributeHpuState specifies the value of the hpu.state attribute.
@@ -475,6 +553,59 @@ func newMetricHpuTemperature(cfg MetricConfig) metricHpuTemperature {
 	return m
 }
 
+type metricHpuMemoryTemperature struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.memory.temperature metric with initial data.
+func (m *metricHpuMemoryTemperature) init() {
+	m.data.SetName("hpu.memory.temperature")
+	m.data.SetDescription("Temperature of the device's HBM, its hottest stack.")
+	m.data.SetUnit("Cel")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuMemoryTemperature) recordDataPoint(ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(2) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuMemoryTemperature) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuMemoryTemperature) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuMemoryTemperature(cfg MetricConfig) metricHpuMemoryTemperature {
+	m := metricHpuMemoryTemperature{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricHpuTemperatureLimit struct {
 	data     pmetric.Metric // data buffer for generated metric.
 	config   MetricConfig   // metric config provided by user.
@@ -591,7 +722,7 @@ type metricHpuPowerLimit struct {
 // init fills hpu.power.limit metric with initial data.
 func (m *metricHpuPowerLimit) init() {
 	m.data.SetName("hpu.power.limit")
-	m.data.SetDescription("Default power management limit of the device.")
+	m.data.SetDescription("Power cap in force, the limit the device's power management enforces (hl-smi -p sets it).")
 	m.data.SetUnit("W")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
@@ -628,6 +759,59 @@ func (m *metricHpuPowerLimit) emit(metrics pmetric.MetricSlice) {
 
 func newMetricHpuPowerLimit(cfg MetricConfig) metricHpuPowerLimit {
 	m := metricHpuPowerLimit{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuPowerLimitDefault struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.power.limit.default metric with initial data.
+func (m *metricHpuPowerLimitDefault) init() {
+	m.data.SetName("hpu.power.limit.default")
+	m.data.SetDescription("Default power management limit of the device.")
+	m.data.SetUnit("W")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuPowerLimitDefault) recordDataPoint(ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(2) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuPowerLimitDefault) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuPowerLimitDefault) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuPowerLimitDefault(cfg MetricConfig) metricHpuPowerLimitDefault {
+	m := metricHpuPowerLimitDefault{config: cfg}
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
 		m.init()
@@ -844,6 +1028,63 @@ func (m *metricHpuClockThrottleActive) emit(metrics pmetric.MetricSlice) {
 
 func newMetricHpuClockThrottleActive(cfg MetricConfig) metricHpuClockThrottleActive {
 	m := metricHpuClockThrottleActive{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuClockThrottleTime struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.clock.throttle.time metric with initial data.
+func (m *metricHpuClockThrottleTime) init() {
+	m.data.SetName("hpu.clock.throttle.time")
+	m.data.SetDescription("Time the clocks were throttled for the given reason since the driver was loaded.")
+	m.data.SetUnit("s")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuClockThrottleTime) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuThrottleReasonAttributeValue AttributeHpuThrottleReason) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(3) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutStr("hpu.throttle.reason", hpuThrottleReasonAttributeValue.String())
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuClockThrottleTime) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuClockThrottleTime) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuClockThrottleTime(cfg MetricConfig) metricHpuClockThrottleTime {
+	m := metricHpuClockThrottleTime{config: cfg}
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
 		m.init()
@@ -1120,6 +1361,122 @@ func newMetricHpuEccEnabled(cfg MetricConfig) metricHpuEccEnabled {
 	return m
 }
 
+type metricHpuEccErrors struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.ecc.errors metric with initial data.
+func (m *metricHpuEccErrors) init() {
+	m.data.SetName("hpu.ecc.errors")
+	m.data.SetDescription("ECC errors of all the device's memories, by type and counter.")
+	m.data.SetUnit("{error}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuEccErrors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuEccErrorTypeAttributeValue AttributeHpuEccErrorType, hpuEccCounterAttributeValue AttributeHpuEccCounter) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(4) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutStr("hpu.ecc.error.type", hpuEccErrorTypeAttributeValue.String())
+	attrs.PutStr("hpu.ecc.counter", hpuEccCounterAttributeValue.String())
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuEccErrors) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuEccErrors) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuEccErrors(cfg MetricConfig) metricHpuEccErrors {
+	m := metricHpuEccErrors{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuEccErrorsDram struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.ecc.errors.dram metric with initial data.
+func (m *metricHpuEccErrorsDram) init() {
+	m.data.SetName("hpu.ecc.errors.dram")
+	m.data.SetDescription("ECC errors of the device's HBM (DRAM), by type and counter; part of hpu.ecc.errors.")
+	m.data.SetUnit("{error}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuEccErrorsDram) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuEccErrorTypeAttributeValue AttributeHpuEccErrorType, hpuEccCounterAttributeValue AttributeHpuEccCounter) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(4) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutStr("hpu.ecc.error.type", hpuEccErrorTypeAttributeValue.String())
+	attrs.PutStr("hpu.ecc.counter", hpuEccCounterAttributeValue.String())
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuEccErrorsDram) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuEccErrorsDram) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuEccErrorsDram(cfg MetricConfig) metricHpuEccErrorsDram {
+	m := metricHpuEccErrorsDram{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricHpuRowsReplaced struct {
 	data     pmetric.Metric // data buffer for generated metric.
 	config   MetricConfig   // metric config provided by user.
@@ -1275,6 +1632,297 @@ func (m *metricHpuNicLinkUp) emit(metrics pmetric.MetricSlice) {
 
 func newMetricHpuNicLinkUp(cfg MetricConfig) metricHpuNicLinkUp {
 	m := metricHpuNicLinkUp{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuNicIo struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.nic.io metric with initial data.
+func (m *metricHpuNicIo) init() {
+	m.data.SetName("hpu.nic.io")
+	m.data.SetDescription("Bytes a NIC port received and transmitted since the driver was loaded (the external ports unless nic_counters.ports is all).")
+	m.data.SetUnit("By")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuNicIo) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(5) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutInt("hpu.nic.port", hpuNicPortAttributeValue)
+	attrs.PutStr("hpu.nic.port.type", hpuNicPortTypeAttributeValue.String())
+	attrs.PutStr("hpu.nic.direction", hpuNicDirectionAttributeValue.String())
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuNicIo) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuNicIo) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuNicIo(cfg MetricConfig) metricHpuNicIo {
+	m := metricHpuNicIo{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuNicPackets struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.nic.packets metric with initial data.
+func (m *metricHpuNicPackets) init() {
+	m.data.SetName("hpu.nic.packets")
+	m.data.SetDescription("Frames a NIC port received and transmitted without error since the driver was loaded.")
+	m.data.SetUnit("{packet}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuNicPackets) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(5) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutInt("hpu.nic.port", hpuNicPortAttributeValue)
+	attrs.PutStr("hpu.nic.port.type", hpuNicPortTypeAttributeValue.String())
+	attrs.PutStr("hpu.nic.direction", hpuNicDirectionAttributeValue.String())
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuNicPackets) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuNicPackets) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuNicPackets(cfg MetricConfig) metricHpuNicPackets {
+	m := metricHpuNicPackets{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuNicErrors struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.nic.errors metric with initial data.
+func (m *metricHpuNicErrors) init() {
+	m.data.SetName("hpu.nic.errors")
+	m.data.SetDescription("Frames a NIC port received or transmitted with errors since the driver was loaded.")
+	m.data.SetUnit("{packet}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuNicErrors) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(5) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutInt("hpu.nic.port", hpuNicPortAttributeValue)
+	attrs.PutStr("hpu.nic.port.type", hpuNicPortTypeAttributeValue.String())
+	attrs.PutStr("hpu.nic.direction", hpuNicDirectionAttributeValue.String())
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuNicErrors) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuNicErrors) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuNicErrors(cfg MetricConfig) metricHpuNicErrors {
+	m := metricHpuNicErrors{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuNicDropped struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.nic.dropped metric with initial data.
+func (m *metricHpuNicDropped) init() {
+	m.data.SetName("hpu.nic.dropped")
+	m.data.SetDescription("Frames a NIC port dropped since the driver was loaded.")
+	m.data.SetUnit("{packet}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuNicDropped) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(5) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutInt("hpu.nic.port", hpuNicPortAttributeValue)
+	attrs.PutStr("hpu.nic.port.type", hpuNicPortTypeAttributeValue.String())
+	attrs.PutStr("hpu.nic.direction", hpuNicDirectionAttributeValue.String())
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuNicDropped) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuNicDropped) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuNicDropped(cfg MetricConfig) metricHpuNicDropped {
+	m := metricHpuNicDropped{config: cfg}
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricHpuNicStat struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills hpu.nic.stat metric with initial data.
+func (m *metricHpuNicStat) init() {
+	m.data.SetName("hpu.nic.stat")
+	m.data.SetDescription("A raw counter of a NIC port by its own name, for those nic_counters.stats lists (all when empty); off by default, as a port has up to 256 of them. A gauge, since not every one only grows.")
+	m.data.SetUnit("{count}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricHpuNicStat) recordDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicStatNameAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	attrs := dp.Attributes()
+	attrs.EnsureCapacity(4) // one allocation instead of one per doubling
+	attrs.PutInt("hpu.index", hpuIndexAttributeValue)
+	attrs.PutStr("hpu.uuid", hpuUUIDAttributeValue)
+	attrs.PutInt("hpu.nic.port", hpuNicPortAttributeValue)
+	attrs.PutStr("hpu.nic.stat.name", hpuNicStatNameAttributeValue)
+}
+
+// updateCapacity remembers the largest number of data points seen, to preallocate the next batch.
+func (m *metricHpuNicStat) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit moves the recorded data points, if any, into metrics and starts a new batch.
+func (m *metricHpuNicStat) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricHpuNicStat(cfg MetricConfig) metricHpuNicStat {
+	m := metricHpuNicStat{config: cfg}
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
 		m.init()
@@ -1622,21 +2270,31 @@ type MetricsBuilder struct {
 	metricHpuMemoryFree          metricHpuMemoryFree
 	metricHpuMemoryTotal         metricHpuMemoryTotal
 	metricHpuTemperature         metricHpuTemperature
+	metricHpuMemoryTemperature   metricHpuMemoryTemperature
 	metricHpuTemperatureLimit    metricHpuTemperatureLimit
 	metricHpuPower               metricHpuPower
 	metricHpuPowerLimit          metricHpuPowerLimit
+	metricHpuPowerLimitDefault   metricHpuPowerLimitDefault
 	metricHpuEnergy              metricHpuEnergy
 	metricHpuClockSoc            metricHpuClockSoc
 	metricHpuClockSocMax         metricHpuClockSocMax
 	metricHpuClockThrottleActive metricHpuClockThrottleActive
+	metricHpuClockThrottleTime   metricHpuClockThrottleTime
 	metricHpuPcieThroughput      metricHpuPcieThroughput
 	metricHpuPcieReplays         metricHpuPcieReplays
 	metricHpuPcieLinkGeneration  metricHpuPcieLinkGeneration
 	metricHpuPcieLinkWidth       metricHpuPcieLinkWidth
 	metricHpuEccEnabled          metricHpuEccEnabled
+	metricHpuEccErrors           metricHpuEccErrors
+	metricHpuEccErrorsDram       metricHpuEccErrorsDram
 	metricHpuRowsReplaced        metricHpuRowsReplaced
 	metricHpuRowsPending         metricHpuRowsPending
 	metricHpuNicLinkUp           metricHpuNicLinkUp
+	metricHpuNicIo               metricHpuNicIo
+	metricHpuNicPackets          metricHpuNicPackets
+	metricHpuNicErrors           metricHpuNicErrors
+	metricHpuNicDropped          metricHpuNicDropped
+	metricHpuNicStat             metricHpuNicStat
 	metricHpuHealth              metricHpuHealth
 	metricHpuInfo                metricHpuInfo
 	metricHpuScrapeDuration      metricHpuScrapeDuration
@@ -1674,21 +2332,31 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricHpuMemoryFree:          newMetricHpuMemoryFree(mbc.Metrics.HpuMemoryFree),
 		metricHpuMemoryTotal:         newMetricHpuMemoryTotal(mbc.Metrics.HpuMemoryTotal),
 		metricHpuTemperature:         newMetricHpuTemperature(mbc.Metrics.HpuTemperature),
+		metricHpuMemoryTemperature:   newMetricHpuMemoryTemperature(mbc.Metrics.HpuMemoryTemperature),
 		metricHpuTemperatureLimit:    newMetricHpuTemperatureLimit(mbc.Metrics.HpuTemperatureLimit),
 		metricHpuPower:               newMetricHpuPower(mbc.Metrics.HpuPower),
 		metricHpuPowerLimit:          newMetricHpuPowerLimit(mbc.Metrics.HpuPowerLimit),
+		metricHpuPowerLimitDefault:   newMetricHpuPowerLimitDefault(mbc.Metrics.HpuPowerLimitDefault),
 		metricHpuEnergy:              newMetricHpuEnergy(mbc.Metrics.HpuEnergy),
 		metricHpuClockSoc:            newMetricHpuClockSoc(mbc.Metrics.HpuClockSoc),
 		metricHpuClockSocMax:         newMetricHpuClockSocMax(mbc.Metrics.HpuClockSocMax),
 		metricHpuClockThrottleActive: newMetricHpuClockThrottleActive(mbc.Metrics.HpuClockThrottleActive),
+		metricHpuClockThrottleTime:   newMetricHpuClockThrottleTime(mbc.Metrics.HpuClockThrottleTime),
 		metricHpuPcieThroughput:      newMetricHpuPcieThroughput(mbc.Metrics.HpuPcieThroughput),
 		metricHpuPcieReplays:         newMetricHpuPcieReplays(mbc.Metrics.HpuPcieReplays),
 		metricHpuPcieLinkGeneration:  newMetricHpuPcieLinkGeneration(mbc.Metrics.HpuPcieLinkGeneration),
 		metricHpuPcieLinkWidth:       newMetricHpuPcieLinkWidth(mbc.Metrics.HpuPcieLinkWidth),
 		metricHpuEccEnabled:          newMetricHpuEccEnabled(mbc.Metrics.HpuEccEnabled),
+		metricHpuEccErrors:           newMetricHpuEccErrors(mbc.Metrics.HpuEccErrors),
+		metricHpuEccErrorsDram:       newMetricHpuEccErrorsDram(mbc.Metrics.HpuEccErrorsDram),
 		metricHpuRowsReplaced:        newMetricHpuRowsReplaced(mbc.Metrics.HpuRowsReplaced),
 		metricHpuRowsPending:         newMetricHpuRowsPending(mbc.Metrics.HpuRowsPending),
 		metricHpuNicLinkUp:           newMetricHpuNicLinkUp(mbc.Metrics.HpuNicLinkUp),
+		metricHpuNicIo:               newMetricHpuNicIo(mbc.Metrics.HpuNicIo),
+		metricHpuNicPackets:          newMetricHpuNicPackets(mbc.Metrics.HpuNicPackets),
+		metricHpuNicErrors:           newMetricHpuNicErrors(mbc.Metrics.HpuNicErrors),
+		metricHpuNicDropped:          newMetricHpuNicDropped(mbc.Metrics.HpuNicDropped),
+		metricHpuNicStat:             newMetricHpuNicStat(mbc.Metrics.HpuNicStat),
 		metricHpuHealth:              newMetricHpuHealth(mbc.Metrics.HpuHealth),
 		metricHpuInfo:                newMetricHpuInfo(mbc.Metrics.HpuInfo),
 		metricHpuScrapeDuration:      newMetricHpuScrapeDuration(mbc.Metrics.HpuScrapeDuration),
@@ -1758,21 +2426,31 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricHpuMemoryFree.emit(ils.Metrics())
 	mb.metricHpuMemoryTotal.emit(ils.Metrics())
 	mb.metricHpuTemperature.emit(ils.Metrics())
+	mb.metricHpuMemoryTemperature.emit(ils.Metrics())
 	mb.metricHpuTemperatureLimit.emit(ils.Metrics())
 	mb.metricHpuPower.emit(ils.Metrics())
 	mb.metricHpuPowerLimit.emit(ils.Metrics())
+	mb.metricHpuPowerLimitDefault.emit(ils.Metrics())
 	mb.metricHpuEnergy.emit(ils.Metrics())
 	mb.metricHpuClockSoc.emit(ils.Metrics())
 	mb.metricHpuClockSocMax.emit(ils.Metrics())
 	mb.metricHpuClockThrottleActive.emit(ils.Metrics())
+	mb.metricHpuClockThrottleTime.emit(ils.Metrics())
 	mb.metricHpuPcieThroughput.emit(ils.Metrics())
 	mb.metricHpuPcieReplays.emit(ils.Metrics())
 	mb.metricHpuPcieLinkGeneration.emit(ils.Metrics())
 	mb.metricHpuPcieLinkWidth.emit(ils.Metrics())
 	mb.metricHpuEccEnabled.emit(ils.Metrics())
+	mb.metricHpuEccErrors.emit(ils.Metrics())
+	mb.metricHpuEccErrorsDram.emit(ils.Metrics())
 	mb.metricHpuRowsReplaced.emit(ils.Metrics())
 	mb.metricHpuRowsPending.emit(ils.Metrics())
 	mb.metricHpuNicLinkUp.emit(ils.Metrics())
+	mb.metricHpuNicIo.emit(ils.Metrics())
+	mb.metricHpuNicPackets.emit(ils.Metrics())
+	mb.metricHpuNicErrors.emit(ils.Metrics())
+	mb.metricHpuNicDropped.emit(ils.Metrics())
+	mb.metricHpuNicStat.emit(ils.Metrics())
 	mb.metricHpuHealth.emit(ils.Metrics())
 	mb.metricHpuInfo.emit(ils.Metrics())
 	mb.metricHpuScrapeDuration.emit(ils.Metrics())
@@ -1822,6 +2500,11 @@ func (mb *MetricsBuilder) RecordHpuTemperatureDataPoint(ts pcommon.Timestamp, va
 	mb.metricHpuTemperature.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuSensorAttributeValue)
 }
 
+// RecordHpuMemoryTemperatureDataPoint adds a data point to hpu.memory.temperature metric.
+func (mb *MetricsBuilder) RecordHpuMemoryTemperatureDataPoint(ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string) {
+	mb.metricHpuMemoryTemperature.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue)
+}
+
 // RecordHpuTemperatureLimitDataPoint adds a data point to hpu.temperature.limit metric.
 func (mb *MetricsBuilder) RecordHpuTemperatureLimitDataPoint(ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuThresholdAttributeValue AttributeHpuThreshold) {
 	mb.metricHpuTemperatureLimit.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuThresholdAttributeValue)
@@ -1835,6 +2518,11 @@ func (mb *MetricsBuilder) RecordHpuPowerDataPoint(ts pcommon.Timestamp, val floa
 // RecordHpuPowerLimitDataPoint adds a data point to hpu.power.limit metric.
 func (mb *MetricsBuilder) RecordHpuPowerLimitDataPoint(ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string) {
 	mb.metricHpuPowerLimit.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue)
+}
+
+// RecordHpuPowerLimitDefaultDataPoint adds a data point to hpu.power.limit.default metric.
+func (mb *MetricsBuilder) RecordHpuPowerLimitDefaultDataPoint(ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string) {
+	mb.metricHpuPowerLimitDefault.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue)
 }
 
 // RecordHpuEnergyDataPoint adds a data point to hpu.energy metric.
@@ -1855,6 +2543,11 @@ func (mb *MetricsBuilder) RecordHpuClockSocMaxDataPoint(ts pcommon.Timestamp, va
 // RecordHpuClockThrottleActiveDataPoint adds a data point to hpu.clock.throttle.active metric.
 func (mb *MetricsBuilder) RecordHpuClockThrottleActiveDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuThrottleReasonAttributeValue AttributeHpuThrottleReason) {
 	mb.metricHpuClockThrottleActive.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuThrottleReasonAttributeValue)
+}
+
+// RecordHpuClockThrottleTimeDataPoint adds a data point to hpu.clock.throttle.time metric.
+func (mb *MetricsBuilder) RecordHpuClockThrottleTimeDataPoint(ts pcommon.Timestamp, val float64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuThrottleReasonAttributeValue AttributeHpuThrottleReason) {
+	mb.metricHpuClockThrottleTime.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuThrottleReasonAttributeValue)
 }
 
 // RecordHpuPcieThroughputDataPoint adds a data point to hpu.pcie.throughput metric.
@@ -1882,6 +2575,16 @@ func (mb *MetricsBuilder) RecordHpuEccEnabledDataPoint(ts pcommon.Timestamp, val
 	mb.metricHpuEccEnabled.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue)
 }
 
+// RecordHpuEccErrorsDataPoint adds a data point to hpu.ecc.errors metric.
+func (mb *MetricsBuilder) RecordHpuEccErrorsDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuEccErrorTypeAttributeValue AttributeHpuEccErrorType, hpuEccCounterAttributeValue AttributeHpuEccCounter) {
+	mb.metricHpuEccErrors.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuEccErrorTypeAttributeValue, hpuEccCounterAttributeValue)
+}
+
+// RecordHpuEccErrorsDramDataPoint adds a data point to hpu.ecc.errors.dram metric.
+func (mb *MetricsBuilder) RecordHpuEccErrorsDramDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuEccErrorTypeAttributeValue AttributeHpuEccErrorType, hpuEccCounterAttributeValue AttributeHpuEccCounter) {
+	mb.metricHpuEccErrorsDram.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuEccErrorTypeAttributeValue, hpuEccCounterAttributeValue)
+}
+
 // RecordHpuRowsReplacedDataPoint adds a data point to hpu.rows.replaced metric.
 func (mb *MetricsBuilder) RecordHpuRowsReplacedDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuRowCauseAttributeValue AttributeHpuRowCause) {
 	mb.metricHpuRowsReplaced.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuRowCauseAttributeValue)
@@ -1895,6 +2598,31 @@ func (mb *MetricsBuilder) RecordHpuRowsPendingDataPoint(ts pcommon.Timestamp, va
 // RecordHpuNicLinkUpDataPoint adds a data point to hpu.nic.link.up metric.
 func (mb *MetricsBuilder) RecordHpuNicLinkUpDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType) {
 	mb.metricHpuNicLinkUp.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuNicPortAttributeValue, hpuNicPortTypeAttributeValue)
+}
+
+// RecordHpuNicIoDataPoint adds a data point to hpu.nic.io metric.
+func (mb *MetricsBuilder) RecordHpuNicIoDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	mb.metricHpuNicIo.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuNicPortAttributeValue, hpuNicPortTypeAttributeValue, hpuNicDirectionAttributeValue)
+}
+
+// RecordHpuNicPacketsDataPoint adds a data point to hpu.nic.packets metric.
+func (mb *MetricsBuilder) RecordHpuNicPacketsDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	mb.metricHpuNicPackets.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuNicPortAttributeValue, hpuNicPortTypeAttributeValue, hpuNicDirectionAttributeValue)
+}
+
+// RecordHpuNicErrorsDataPoint adds a data point to hpu.nic.errors metric.
+func (mb *MetricsBuilder) RecordHpuNicErrorsDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	mb.metricHpuNicErrors.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuNicPortAttributeValue, hpuNicPortTypeAttributeValue, hpuNicDirectionAttributeValue)
+}
+
+// RecordHpuNicDroppedDataPoint adds a data point to hpu.nic.dropped metric.
+func (mb *MetricsBuilder) RecordHpuNicDroppedDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicPortTypeAttributeValue AttributeHpuNicPortType, hpuNicDirectionAttributeValue AttributeHpuNicDirection) {
+	mb.metricHpuNicDropped.recordDataPoint(mb.startTime, ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuNicPortAttributeValue, hpuNicPortTypeAttributeValue, hpuNicDirectionAttributeValue)
+}
+
+// RecordHpuNicStatDataPoint adds a data point to hpu.nic.stat metric.
+func (mb *MetricsBuilder) RecordHpuNicStatDataPoint(ts pcommon.Timestamp, val int64, hpuIndexAttributeValue int64, hpuUUIDAttributeValue string, hpuNicPortAttributeValue int64, hpuNicStatNameAttributeValue string) {
+	mb.metricHpuNicStat.recordDataPoint(ts, val, hpuIndexAttributeValue, hpuUUIDAttributeValue, hpuNicPortAttributeValue, hpuNicStatNameAttributeValue)
 }
 
 // RecordHpuHealthDataPoint adds a data point to hpu.health metric.

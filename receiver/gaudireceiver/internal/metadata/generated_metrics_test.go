@@ -43,21 +43,31 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			HpuMemoryFree:          MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuMemoryTotal:         MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuTemperature:         MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuMemoryTemperature:   MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuTemperatureLimit:    MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuPower:               MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuPowerLimit:          MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuPowerLimitDefault:   MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuEnergy:              MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuClockSoc:            MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuClockSocMax:         MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuClockThrottleActive: MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuClockThrottleTime:   MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuPcieThroughput:      MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuPcieReplays:         MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuPcieLinkGeneration:  MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuPcieLinkWidth:       MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuEccEnabled:          MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuEccErrors:           MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuEccErrorsDram:       MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuRowsReplaced:        MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuRowsPending:         MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuNicLinkUp:           MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuNicIo:               MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuNicPackets:          MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuNicErrors:           MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuNicDropped:          MetricConfig{Enabled: true, enabledSetByUser: true},
+			HpuNicStat:             MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuHealth:              MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuInfo:                MetricConfig{Enabled: true, enabledSetByUser: true},
 			HpuScrapeDuration:      MetricConfig{Enabled: true, enabledSetByUser: true},
@@ -71,21 +81,31 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			HpuMemoryFree:          MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuMemoryTotal:         MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuTemperature:         MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuMemoryTemperature:   MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuTemperatureLimit:    MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuPower:               MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuPowerLimit:          MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuPowerLimitDefault:   MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuEnergy:              MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuClockSoc:            MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuClockSocMax:         MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuClockThrottleActive: MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuClockThrottleTime:   MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuPcieThroughput:      MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuPcieReplays:         MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuPcieLinkGeneration:  MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuPcieLinkWidth:       MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuEccEnabled:          MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuEccErrors:           MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuEccErrorsDram:       MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuRowsReplaced:        MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuRowsPending:         MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuNicLinkUp:           MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuNicIo:               MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuNicPackets:          MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuNicErrors:           MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuNicDropped:          MetricConfig{Enabled: false, enabledSetByUser: true},
+			HpuNicStat:             MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuHealth:              MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuInfo:                MetricConfig{Enabled: false, enabledSetByUser: true},
 			HpuScrapeDuration:      MetricConfig{Enabled: false, enabledSetByUser: true},
@@ -130,89 +150,129 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			mb.RecordHpuTemperatureDataPoint(ts, 5, 1, "hpu.uuid-val", AttributeHpuSensorOnChip)
 			if name != "none_set" {
+				want["hpu.memory.temperature"] = true
+			}
+			mb.RecordHpuMemoryTemperatureDataPoint(ts, 6, 1, "hpu.uuid-val")
+			if name != "none_set" {
 				want["hpu.temperature.limit"] = true
 			}
-			mb.RecordHpuTemperatureLimitDataPoint(ts, 6, 1, "hpu.uuid-val", AttributeHpuThresholdSlowdown)
+			mb.RecordHpuTemperatureLimitDataPoint(ts, 7, 1, "hpu.uuid-val", AttributeHpuThresholdSlowdown)
 			if name != "none_set" {
 				want["hpu.power"] = true
 			}
-			mb.RecordHpuPowerDataPoint(ts, 7, 1, "hpu.uuid-val")
+			mb.RecordHpuPowerDataPoint(ts, 8, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.power.limit"] = true
 			}
-			mb.RecordHpuPowerLimitDataPoint(ts, 8, 1, "hpu.uuid-val")
+			mb.RecordHpuPowerLimitDataPoint(ts, 9, 1, "hpu.uuid-val")
+			if name != "none_set" {
+				want["hpu.power.limit.default"] = true
+			}
+			mb.RecordHpuPowerLimitDefaultDataPoint(ts, 10, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.energy"] = true
 			}
-			mb.RecordHpuEnergyDataPoint(ts, 9, 1, "hpu.uuid-val")
+			mb.RecordHpuEnergyDataPoint(ts, 11, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.clock.soc"] = true
 			}
-			mb.RecordHpuClockSocDataPoint(ts, 10, 1, "hpu.uuid-val")
+			mb.RecordHpuClockSocDataPoint(ts, 12, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.clock.soc.max"] = true
 			}
-			mb.RecordHpuClockSocMaxDataPoint(ts, 11, 1, "hpu.uuid-val")
+			mb.RecordHpuClockSocMaxDataPoint(ts, 13, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.clock.throttle.active"] = true
 			}
-			mb.RecordHpuClockThrottleActiveDataPoint(ts, 12, 1, "hpu.uuid-val", AttributeHpuThrottleReasonPower)
+			mb.RecordHpuClockThrottleActiveDataPoint(ts, 14, 1, "hpu.uuid-val", AttributeHpuThrottleReasonPower)
+			if name != "none_set" {
+				want["hpu.clock.throttle.time"] = true
+			}
+			mb.RecordHpuClockThrottleTimeDataPoint(ts, 15, 1, "hpu.uuid-val", AttributeHpuThrottleReasonPower)
 			if name != "none_set" {
 				want["hpu.pcie.throughput"] = true
 			}
-			mb.RecordHpuPcieThroughputDataPoint(ts, 13, 1, "hpu.uuid-val", AttributeHpuPcieDirectionReceive)
+			mb.RecordHpuPcieThroughputDataPoint(ts, 16, 1, "hpu.uuid-val", AttributeHpuPcieDirectionReceive)
 			if name != "none_set" {
 				want["hpu.pcie.replays"] = true
 			}
-			mb.RecordHpuPcieReplaysDataPoint(ts, 14, 1, "hpu.uuid-val")
+			mb.RecordHpuPcieReplaysDataPoint(ts, 17, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.pcie.link.generation"] = true
 			}
-			mb.RecordHpuPcieLinkGenerationDataPoint(ts, 15, 1, "hpu.uuid-val")
+			mb.RecordHpuPcieLinkGenerationDataPoint(ts, 18, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.pcie.link.width"] = true
 			}
-			mb.RecordHpuPcieLinkWidthDataPoint(ts, 16, 1, "hpu.uuid-val")
+			mb.RecordHpuPcieLinkWidthDataPoint(ts, 19, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.ecc.enabled"] = true
 			}
-			mb.RecordHpuEccEnabledDataPoint(ts, 17, 1, "hpu.uuid-val")
+			mb.RecordHpuEccEnabledDataPoint(ts, 20, 1, "hpu.uuid-val")
+			if name != "none_set" {
+				want["hpu.ecc.errors"] = true
+			}
+			mb.RecordHpuEccErrorsDataPoint(ts, 21, 1, "hpu.uuid-val", AttributeHpuEccErrorTypeCorrected, AttributeHpuEccCounterVolatile)
+			if name != "none_set" {
+				want["hpu.ecc.errors.dram"] = true
+			}
+			mb.RecordHpuEccErrorsDramDataPoint(ts, 22, 1, "hpu.uuid-val", AttributeHpuEccErrorTypeCorrected, AttributeHpuEccCounterVolatile)
 			if name != "none_set" {
 				want["hpu.rows.replaced"] = true
 			}
-			mb.RecordHpuRowsReplacedDataPoint(ts, 18, 1, "hpu.uuid-val", AttributeHpuRowCauseSingleBitEcc)
+			mb.RecordHpuRowsReplacedDataPoint(ts, 23, 1, "hpu.uuid-val", AttributeHpuRowCauseSingleBitEcc)
 			if name != "none_set" {
 				want["hpu.rows.pending"] = true
 			}
-			mb.RecordHpuRowsPendingDataPoint(ts, 19, 1, "hpu.uuid-val")
+			mb.RecordHpuRowsPendingDataPoint(ts, 24, 1, "hpu.uuid-val")
 			if name != "none_set" {
 				want["hpu.nic.link.up"] = true
 			}
-			mb.RecordHpuNicLinkUpDataPoint(ts, 20, 1, "hpu.uuid-val", 8, AttributeHpuNicPortTypeInternal)
+			mb.RecordHpuNicLinkUpDataPoint(ts, 25, 1, "hpu.uuid-val", 10, AttributeHpuNicPortTypeInternal)
+			if name != "none_set" {
+				want["hpu.nic.io"] = true
+			}
+			mb.RecordHpuNicIoDataPoint(ts, 26, 1, "hpu.uuid-val", 10, AttributeHpuNicPortTypeInternal, AttributeHpuNicDirectionReceive)
+			if name != "none_set" {
+				want["hpu.nic.packets"] = true
+			}
+			mb.RecordHpuNicPacketsDataPoint(ts, 27, 1, "hpu.uuid-val", 10, AttributeHpuNicPortTypeInternal, AttributeHpuNicDirectionReceive)
+			if name != "none_set" {
+				want["hpu.nic.errors"] = true
+			}
+			mb.RecordHpuNicErrorsDataPoint(ts, 28, 1, "hpu.uuid-val", 10, AttributeHpuNicPortTypeInternal, AttributeHpuNicDirectionReceive)
+			if name != "none_set" {
+				want["hpu.nic.dropped"] = true
+			}
+			mb.RecordHpuNicDroppedDataPoint(ts, 29, 1, "hpu.uuid-val", 10, AttributeHpuNicPortTypeInternal, AttributeHpuNicDirectionReceive)
+			if name == "all_set" {
+				want["hpu.nic.stat"] = true
+			}
+			mb.RecordHpuNicStatDataPoint(ts, 30, 1, "hpu.uuid-val", 10, "hpu.nic.stat.name-val")
 			if name != "none_set" {
 				want["hpu.health"] = true
 			}
-			mb.RecordHpuHealthDataPoint(ts, 21, 1, "hpu.uuid-val", AttributeHpuStateOk)
+			mb.RecordHpuHealthDataPoint(ts, 31, 1, "hpu.uuid-val", AttributeHpuStateOk)
 			if name != "none_set" {
 				want["hpu.info"] = true
 			}
-			mb.RecordHpuInfoDataPoint(ts, 22, 1, "hpu.uuid-val", "hpu.model-val", "hpu.serial-val", 13, "hpu.pci.bus_id-val", "hpu.driver.version-val", "hpu.firmware.version-val")
+			mb.RecordHpuInfoDataPoint(ts, 32, 1, "hpu.uuid-val", "hpu.model-val", "hpu.serial-val", 17, "hpu.pci.bus_id-val", "hpu.driver.version-val", "hpu.firmware.version-val")
 			if name != "none_set" {
 				want["hpu.scrape.duration"] = true
 			}
-			mb.RecordHpuScrapeDurationDataPoint(ts, 23, "hpu.source-val")
+			mb.RecordHpuScrapeDurationDataPoint(ts, 33, "hpu.source-val")
 			if name != "none_set" {
 				want["hpu.devices"] = true
 			}
-			mb.RecordHpuDevicesDataPoint(ts, 24, "hpu.source-val")
+			mb.RecordHpuDevicesDataPoint(ts, 34, "hpu.source-val")
 			if name != "none_set" {
 				want["hpu.scrape.errors"] = true
 			}
-			mb.RecordHpuScrapeErrorsDataPoint(ts, 25, "hpu.source-val")
+			mb.RecordHpuScrapeErrorsDataPoint(ts, 35, "hpu.source-val")
 			if name != "none_set" {
 				want["hpu.readings.rejected"] = true
 			}
-			mb.RecordHpuReadingsRejectedDataPoint(ts, 26, 1, "hpu.uuid-val", "hpu.metric-val")
+			mb.RecordHpuReadingsRejectedDataPoint(ts, 36, 1, "hpu.uuid-val", "hpu.metric-val")
 
 			res := pcommon.NewResource()
 			res.Attributes().PutStr("k1", "v1")
@@ -309,6 +369,20 @@ func TestMetricsBuilder(t *testing.T) {
 						"hpu.uuid":   "hpu.uuid-val",
 						"hpu.sensor": "on_chip",
 					}, dp.Attributes().AsRaw())
+				case "hpu.memory.temperature":
+					assert.Equal(t, pmetric.MetricTypeGauge, m.Type())
+					assert.Equal(t, "Temperature of the device's HBM, its hottest stack.", m.Description())
+					assert.Equal(t, "Cel", m.Unit())
+					require.Equal(t, 1, m.Gauge().DataPoints().Len())
+					dp := m.Gauge().DataPoints().At(0)
+					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.Equal(t, float64(6), dp.DoubleValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index": int64(1),
+						"hpu.uuid":  "hpu.uuid-val",
+					}, dp.Attributes().AsRaw())
 				case "hpu.temperature.limit":
 					assert.Equal(t, pmetric.MetricTypeGauge, m.Type())
 					assert.Equal(t, "The device's own thermal thresholds.", m.Description())
@@ -318,7 +392,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-					assert.Equal(t, float64(6), dp.DoubleValue())
+					assert.Equal(t, float64(7), dp.DoubleValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index":     int64(1),
 						"hpu.uuid":      "hpu.uuid-val",
@@ -333,12 +407,26 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-					assert.Equal(t, float64(7), dp.DoubleValue())
+					assert.Equal(t, float64(8), dp.DoubleValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
 					}, dp.Attributes().AsRaw())
 				case "hpu.power.limit":
+					assert.Equal(t, pmetric.MetricTypeGauge, m.Type())
+					assert.Equal(t, "Power cap in force, the limit the device's power management enforces (hl-smi -p sets it).", m.Description())
+					assert.Equal(t, "W", m.Unit())
+					require.Equal(t, 1, m.Gauge().DataPoints().Len())
+					dp := m.Gauge().DataPoints().At(0)
+					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.Equal(t, float64(9), dp.DoubleValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index": int64(1),
+						"hpu.uuid":  "hpu.uuid-val",
+					}, dp.Attributes().AsRaw())
+				case "hpu.power.limit.default":
 					assert.Equal(t, pmetric.MetricTypeGauge, m.Type())
 					assert.Equal(t, "Default power management limit of the device.", m.Description())
 					assert.Equal(t, "W", m.Unit())
@@ -347,7 +435,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-					assert.Equal(t, float64(8), dp.DoubleValue())
+					assert.Equal(t, float64(10), dp.DoubleValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -363,7 +451,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, start, dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-					assert.Equal(t, float64(9), dp.DoubleValue())
+					assert.Equal(t, float64(11), dp.DoubleValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -377,7 +465,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(10), dp.IntValue())
+					assert.Equal(t, int64(12), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -391,7 +479,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(11), dp.IntValue())
+					assert.Equal(t, int64(13), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -405,7 +493,24 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(12), dp.IntValue())
+					assert.Equal(t, int64(14), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":           int64(1),
+						"hpu.uuid":            "hpu.uuid-val",
+						"hpu.throttle.reason": "power",
+					}, dp.Attributes().AsRaw())
+				case "hpu.clock.throttle.time":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "Time the clocks were throttled for the given reason since the driver was loaded.", m.Description())
+					assert.Equal(t, "s", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.Equal(t, float64(15), dp.DoubleValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index":           int64(1),
 						"hpu.uuid":            "hpu.uuid-val",
@@ -420,7 +525,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-					assert.Equal(t, float64(13), dp.DoubleValue())
+					assert.Equal(t, float64(16), dp.DoubleValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index":          int64(1),
 						"hpu.uuid":           "hpu.uuid-val",
@@ -437,7 +542,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, start, dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(14), dp.IntValue())
+					assert.Equal(t, int64(17), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -451,7 +556,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(15), dp.IntValue())
+					assert.Equal(t, int64(18), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -465,7 +570,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(16), dp.IntValue())
+					assert.Equal(t, int64(19), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -479,10 +584,46 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(17), dp.IntValue())
+					assert.Equal(t, int64(20), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
+					}, dp.Attributes().AsRaw())
+				case "hpu.ecc.errors":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "ECC errors of all the device's memories, by type and counter.", m.Description())
+					assert.Equal(t, "{error}", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(21), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":          int64(1),
+						"hpu.uuid":           "hpu.uuid-val",
+						"hpu.ecc.error.type": "corrected",
+						"hpu.ecc.counter":    "volatile",
+					}, dp.Attributes().AsRaw())
+				case "hpu.ecc.errors.dram":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "ECC errors of the device's HBM (DRAM), by type and counter; part of hpu.ecc.errors.", m.Description())
+					assert.Equal(t, "{error}", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(22), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":          int64(1),
+						"hpu.uuid":           "hpu.uuid-val",
+						"hpu.ecc.error.type": "corrected",
+						"hpu.ecc.counter":    "volatile",
 					}, dp.Attributes().AsRaw())
 				case "hpu.rows.replaced":
 					assert.Equal(t, pmetric.MetricTypeGauge, m.Type())
@@ -493,7 +634,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(18), dp.IntValue())
+					assert.Equal(t, int64(23), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index":     int64(1),
 						"hpu.uuid":      "hpu.uuid-val",
@@ -508,7 +649,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(19), dp.IntValue())
+					assert.Equal(t, int64(24), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -522,12 +663,104 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(20), dp.IntValue())
+					assert.Equal(t, int64(25), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index":         int64(1),
 						"hpu.uuid":          "hpu.uuid-val",
-						"hpu.nic.port":      int64(8),
+						"hpu.nic.port":      int64(10),
 						"hpu.nic.port.type": "internal",
+					}, dp.Attributes().AsRaw())
+				case "hpu.nic.io":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "Bytes a NIC port received and transmitted since the driver was loaded (the external ports unless nic_counters.ports is all).", m.Description())
+					assert.Equal(t, "By", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(26), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":         int64(1),
+						"hpu.uuid":          "hpu.uuid-val",
+						"hpu.nic.port":      int64(10),
+						"hpu.nic.port.type": "internal",
+						"hpu.nic.direction": "receive",
+					}, dp.Attributes().AsRaw())
+				case "hpu.nic.packets":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "Frames a NIC port received and transmitted without error since the driver was loaded.", m.Description())
+					assert.Equal(t, "{packet}", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(27), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":         int64(1),
+						"hpu.uuid":          "hpu.uuid-val",
+						"hpu.nic.port":      int64(10),
+						"hpu.nic.port.type": "internal",
+						"hpu.nic.direction": "receive",
+					}, dp.Attributes().AsRaw())
+				case "hpu.nic.errors":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "Frames a NIC port received or transmitted with errors since the driver was loaded.", m.Description())
+					assert.Equal(t, "{packet}", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(28), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":         int64(1),
+						"hpu.uuid":          "hpu.uuid-val",
+						"hpu.nic.port":      int64(10),
+						"hpu.nic.port.type": "internal",
+						"hpu.nic.direction": "receive",
+					}, dp.Attributes().AsRaw())
+				case "hpu.nic.dropped":
+					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
+					assert.Equal(t, "Frames a NIC port dropped since the driver was loaded.", m.Description())
+					assert.Equal(t, "{packet}", m.Unit())
+					assert.Equal(t, true, m.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+					require.Equal(t, 1, m.Sum().DataPoints().Len())
+					dp := m.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(29), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":         int64(1),
+						"hpu.uuid":          "hpu.uuid-val",
+						"hpu.nic.port":      int64(10),
+						"hpu.nic.port.type": "internal",
+						"hpu.nic.direction": "receive",
+					}, dp.Attributes().AsRaw())
+				case "hpu.nic.stat":
+					assert.Equal(t, pmetric.MetricTypeGauge, m.Type())
+					assert.Equal(t, "A raw counter of a NIC port by its own name, for those nic_counters.stats lists (all when empty); off by default, as a port has up to 256 of them. A gauge, since not every one only grows.", m.Description())
+					assert.Equal(t, "{count}", m.Unit())
+					require.Equal(t, 1, m.Gauge().DataPoints().Len())
+					dp := m.Gauge().DataPoints().At(0)
+					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(30), dp.IntValue())
+					assert.Equal(t, map[string]any{
+						"hpu.index":         int64(1),
+						"hpu.uuid":          "hpu.uuid-val",
+						"hpu.nic.port":      int64(10),
+						"hpu.nic.stat.name": "hpu.nic.stat.name-val",
 					}, dp.Attributes().AsRaw())
 				case "hpu.health":
 					assert.Equal(t, pmetric.MetricTypeGauge, m.Type())
@@ -538,7 +771,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(21), dp.IntValue())
+					assert.Equal(t, int64(31), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index": int64(1),
 						"hpu.uuid":  "hpu.uuid-val",
@@ -553,13 +786,13 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(22), dp.IntValue())
+					assert.Equal(t, int64(32), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index":            int64(1),
 						"hpu.uuid":             "hpu.uuid-val",
 						"hpu.model":            "hpu.model-val",
 						"hpu.serial":           "hpu.serial-val",
-						"hpu.module.id":        int64(13),
+						"hpu.module.id":        int64(17),
 						"hpu.pci.bus_id":       "hpu.pci.bus_id-val",
 						"hpu.driver.version":   "hpu.driver.version-val",
 						"hpu.firmware.version": "hpu.firmware.version-val",
@@ -573,7 +806,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
-					assert.Equal(t, float64(23), dp.DoubleValue())
+					assert.Equal(t, float64(33), dp.DoubleValue())
 					assert.Equal(t, map[string]any{
 						"hpu.source": "hpu.source-val",
 					}, dp.Attributes().AsRaw())
@@ -586,7 +819,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pcommon.Timestamp(0), dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(24), dp.IntValue())
+					assert.Equal(t, int64(34), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.source": "hpu.source-val",
 					}, dp.Attributes().AsRaw())
@@ -601,7 +834,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, start, dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(25), dp.IntValue())
+					assert.Equal(t, int64(35), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.source": "hpu.source-val",
 					}, dp.Attributes().AsRaw())
@@ -616,7 +849,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, start, dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
-					assert.Equal(t, int64(26), dp.IntValue())
+					assert.Equal(t, int64(36), dp.IntValue())
 					assert.Equal(t, map[string]any{
 						"hpu.index":  int64(1),
 						"hpu.uuid":   "hpu.uuid-val",
@@ -635,7 +868,7 @@ func TestWithStartTimeOverride(t *testing.T) {
 	cfg := NewDefaultMetricsBuilderConfig()
 	cfg.Metrics.HpuEnergy.Enabled = true
 	mb := NewMetricsBuilder(cfg, testSettings(), WithStartTime(1))
-	mb.RecordHpuEnergyDataPoint(3, 9, 1, "hpu.uuid-val")
+	mb.RecordHpuEnergyDataPoint(3, 11, 1, "hpu.uuid-val")
 
 	metrics := mb.Emit(WithStartTimeOverride(2))
 	ms := metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
@@ -674,11 +907,26 @@ func TestAttributeEnums(t *testing.T) {
 		assert.Equal(t, s, av.String())
 	}
 	assert.Empty(t, AttributeHpuRowCause(0).String())
+	assert.Len(t, MapAttributeHpuEccErrorType, 2)
+	for s, av := range MapAttributeHpuEccErrorType {
+		assert.Equal(t, s, av.String())
+	}
+	assert.Empty(t, AttributeHpuEccErrorType(0).String())
+	assert.Len(t, MapAttributeHpuEccCounter, 2)
+	for s, av := range MapAttributeHpuEccCounter {
+		assert.Equal(t, s, av.String())
+	}
+	assert.Empty(t, AttributeHpuEccCounter(0).String())
 	assert.Len(t, MapAttributeHpuNicPortType, 2)
 	for s, av := range MapAttributeHpuNicPortType {
 		assert.Equal(t, s, av.String())
 	}
 	assert.Empty(t, AttributeHpuNicPortType(0).String())
+	assert.Len(t, MapAttributeHpuNicDirection, 2)
+	for s, av := range MapAttributeHpuNicDirection {
+		assert.Equal(t, s, av.String())
+	}
+	assert.Empty(t, AttributeHpuNicDirection(0).String())
 	assert.Len(t, MapAttributeHpuState, 4)
 	for s, av := range MapAttributeHpuState {
 		assert.Equal(t, s, av.String())

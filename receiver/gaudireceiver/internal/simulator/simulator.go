@@ -52,6 +52,7 @@ type device struct {
 // Simulator implements hpu.Source and hpu.EventSource.
 type Simulator struct {
 	cfg     Config
+	nic     hpu.NICOptions
 	model   model
 	epoch   time.Time
 	now     func() time.Time
@@ -62,8 +63,8 @@ type Simulator struct {
 var _ hpu.Source = (*Simulator)(nil)
 
 // New returns a simulator whose scenario clock starts at epoch (the receiver's start); now is
-// the clock that times device events.
-func New(cfg Config, epoch time.Time, now func() time.Time) (*Simulator, error) {
+// the clock that times device events; nic says which NIC port counters to fill.
+func New(cfg Config, epoch time.Time, now func() time.Time, nic hpu.NICOptions) (*Simulator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("simulator config: %w", err)
 	}
@@ -81,7 +82,7 @@ func New(cfg Config, epoch time.Time, now func() time.Time) (*Simulator, error) 
 			wattSkew: (rng.Float64()*2 - 1) * m.perDeviceWattSkew,
 		}
 	}
-	s := &Simulator{cfg: cfg, model: m, epoch: epoch, now: now, devices: devs}
+	s := &Simulator{cfg: cfg, nic: nic, model: m, epoch: epoch, now: now, devices: devs}
 	s.scheduleEvents()
 	return s, nil
 }
@@ -146,6 +147,7 @@ func (s *Simulator) read(i int, now time.Time, since time.Duration) hpu.Device {
 	power := smoothPower + (2+0.01*(smoothPower-m.idlePower))*noise(s.cfg.Seed, i, sigPower, step)
 	d.Power = hpu.Some(round(power, 1))
 	d.PowerLimit = hpu.Some(m.powerLimit)
+	d.PowerLimitDefault = hpu.Some(m.powerLimit)
 	d.Energy = hpu.Some(round(s.energy(dev, uptime), 3))
 
 	chip := m.idleTemperature + (smoothPower-m.idlePower)*m.heatPerWatt + 0.5*noise(s.cfg.Seed, i, sigTemperature, step)
@@ -159,11 +161,15 @@ func (s *Simulator) read(i int, now time.Time, since time.Duration) hpu.Device {
 	if faults.sensorGlitch {
 		d.TemperatureOnBoard = hpu.Some(glitchedSensorReading)
 	}
+	// HBM runs a few degrees warmer than the chip at idle and follows it at 70 %.
+	d.TemperatureHBM = hpu.Some(round(m.idleTemperature+3+(chip-m.idleTemperature)*0.7, 1))
 	d.TemperatureLimits = m.limits
 
 	thermal := chip >= m.limits.Slowdown.V
 	d.ThrottledThermal = hpu.Some(thermal)
 	d.ThrottledPower = hpu.Some(power >= m.powerLimit)
+	d.ThrottleTimeThermal = hpu.Some(round(s.thermalThrottleTime(faults.overheatFor), 3))
+	d.ThrottleTimePower = hpu.Some(round(s.powerThrottleTime(uptime), 3))
 	d.ClockSoCMax = hpu.Some(m.clockMax)
 	if thermal {
 		d.ClockSoC = hpu.Some(m.clockMax * 7 / 10)
@@ -189,6 +195,7 @@ func (s *Simulator) read(i int, now time.Time, since time.Duration) hpu.Device {
 	d.PCIeLinkWidth = hpu.Some(m.pcieWidth)
 
 	d.ECCEnabled = hpu.Some(true)
+	d.ECCErrors, d.ECCErrorsDRAM = s.eccErrors(i, uptime, faults.rowsPending)
 	d.RowsReplacedSingle = hpu.Some(int64(splitmix64(uint64(s.cfg.Seed)^uint64(i)^sigIdentity) % 3))
 	d.RowsReplacedDouble = hpu.Some(int64(0))
 	d.RowsPending = hpu.Some(faults.rowsPending)
@@ -199,9 +206,87 @@ func (s *Simulator) read(i int, now time.Time, since time.Duration) hpu.Device {
 	d.NICPorts = make([]hpu.NICPort, nicPorts)
 	for p := range d.NICPorts {
 		port := int64(p)
-		d.NICPorts[p] = hpu.NICPort{Port: port, External: slices.Contains(m.externalPorts, port), Up: !faults.portDown[p]}
+		np := hpu.NICPort{Port: port, External: slices.Contains(m.externalPorts, port), Up: hpu.Some(!faults.portDown[p])}
+		if s.nic.Wanted(np.External) {
+			np.Counters, np.Stats = s.nicCounters(i, p, uptime, faults.portDownFor[p])
+		}
+		d.NICPorts[p] = np
 	}
 	return d
+}
+
+// thermalThrottleTime is the seconds an overheating device has been throttled: from when its
+// ramp crosses the slowdown threshold (4 °C below where it ends), taken from the idle
+// temperature so that the counter never goes back.
+func (s *Simulator) thermalThrottleTime(overheatFor time.Duration) float64 {
+	target := s.model.limits.Slowdown.V + 4
+	crossing := (1 - 4/(target-s.model.idleTemperature)) * overheatRamp.Seconds()
+	return max(0, overheatFor.Seconds()-crossing)
+}
+
+// powerThrottleTime: a training Gaudi 3 runs at its cap now and then (a tenth of a percent of
+// the time), Gaudi 2 and idle devices do not.
+func (s *Simulator) powerThrottleTime(uptime float64) float64 {
+	if s.cfg.Load != LoadTraining || s.model.loadedPower < s.model.powerLimit {
+		return 0
+	}
+	return 0.001 * uptime
+}
+
+// eccErrors are corrected errors trickling in (one every few hours, three quarters of them in
+// HBM), lifetime counts above them, and the uncorrectable error behind a pending row replacement.
+func (s *Simulator) eccErrors(i int, uptime float64, rowsPending bool) (all, dram hpu.ECCErrors) {
+	corrected := int64(uptime) / int64(3600*(3+i))
+	lifetime := int64(40 + 7*i)
+	var uncorrected int64
+	if rowsPending {
+		uncorrected = 1
+	}
+	all = hpu.ECCErrors{
+		CorrectedVolatile: hpu.Some(corrected), UncorrectedVolatile: hpu.Some(uncorrected),
+		CorrectedAggregate: hpu.Some(lifetime + corrected), UncorrectedAggregate: hpu.Some(uncorrected),
+	}
+	dram = hpu.ECCErrors{
+		CorrectedVolatile: hpu.Some(corrected * 3 / 4), UncorrectedVolatile: hpu.Some(uncorrected),
+		CorrectedAggregate: hpu.Some((lifetime + corrected) * 3 / 4), UncorrectedAggregate: hpu.Some(uncorrected),
+	}
+	return all, dram
+}
+
+// nicCounters are a port's counters: in training each port moves a steady share of the
+// all-reduce traffic (about 2 GB/s each way on a scale-out port, 1 GB/s on a scale-up one) in
+// 4 KiB frames, nothing while its link is down; an error now and then, no drops.
+func (s *Simulator) nicCounters(i, port int, uptime float64, downFor time.Duration) (hpu.NICCounters, []hpu.NICStat) {
+	rate := 1e9
+	if slices.Contains(s.model.externalPorts, int64(port)) {
+		rate = 2e9
+	}
+	if s.cfg.Load == LoadIdle {
+		rate = 1e5
+	}
+	up := max(0, uptime-downFor.Seconds())
+	rx := int64(rate * up * (1 + 0.01*float64(i)))
+	tx := int64(rate * up * (1 - 0.01*float64(i)))
+	var linkRestores int64
+	if downFor > 0 {
+		linkRestores = 1
+	}
+	c := hpu.NICCounters{
+		ReceiveBytes: hpu.Some(rx), TransmitBytes: hpu.Some(tx),
+		ReceivePackets: hpu.Some(rx / 4096), TransmitPackets: hpu.Some(tx / 4096),
+		ReceiveErrors: hpu.Some(int64(up) / 86400), TransmitErrors: hpu.Some(int64(0)),
+		ReceiveDropped: hpu.Some(int64(0)), TransmitDropped: hpu.Some(int64(0)),
+	}
+	var stats []hpu.NICStat
+	for _, st := range [...]hpu.NICStat{
+		{Name: "pcs_local_faults", Value: linkRestores}, {Name: "pcs_remote_faults", Value: 0},
+		{Name: "pcs_link_restores", Value: linkRestores}, {Name: "aFrameCheckSequenceErrors", Value: int64(up) / 86400},
+	} {
+		if s.nic.KeepStat(st.Name) {
+			stats = append(stats, st)
+		}
+	}
+	return c, stats
 }
 
 type activeFaults struct {
@@ -210,6 +295,7 @@ type activeFaults struct {
 	sensorGlitch bool
 	overheatFor  time.Duration
 	portDown     [nicPorts]bool
+	portDownFor  [nicPorts]time.Duration
 }
 
 func (s *Simulator) faultsAt(device int, since time.Duration) activeFaults {
@@ -229,6 +315,7 @@ func (s *Simulator) faultsAt(device int, since time.Duration) activeFaults {
 			a.overheatFor = max(a.overheatFor, since-f.After)
 		case FaultNICLinkDown:
 			a.portDown[f.Port] = true
+			a.portDownFor[f.Port] = max(a.portDownFor[f.Port], since-f.After)
 		}
 	}
 	return a

@@ -16,7 +16,7 @@ var epoch = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 func read(t *testing.T, cfg Config, at time.Duration) []hpu.Device {
 	t.Helper()
-	s, err := New(cfg, epoch, time.Now)
+	s, err := New(cfg, epoch, time.Now, hpu.NICOptions{})
 	require.NoError(t, err)
 	devs, err := s.Read(context.Background(), epoch.Add(at), nil)
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ func TestGaudi3Facts(t *testing.T) {
 		assert.Len(t, d.NICPorts, 24)
 		external := 0
 		for _, p := range d.NICPorts {
-			assert.True(t, p.Up)
+			assert.Equal(t, hpu.Some(true), p.Up)
 			if p.External {
 				external++
 			}
@@ -103,7 +103,7 @@ func TestGaudi2Facts(t *testing.T) {
 
 func TestEnergyIsMonotonicAndMatchesPower(t *testing.T) {
 	cfg := DefaultConfig()
-	s, err := New(cfg, epoch, time.Now)
+	s, err := New(cfg, epoch, time.Now, hpu.NICOptions{})
 	require.NoError(t, err)
 	var prev []hpu.Device
 	for step := time.Duration(0); step <= 20*time.Minute; step += 10 * time.Second {
@@ -137,9 +137,9 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, hpu.HealthFailed, before[5].Health())
 	assert.NotEmpty(t, before[5].UUID, "a failed device keeps its identity")
 	assert.False(t, before[5].Power.Valid, "a failed device reports no values")
-	assert.False(t, before[2].NICPorts[8].Up)
+	assert.Equal(t, hpu.Some(false), before[2].NICPorts[8].Up)
 	assert.True(t, before[2].NICPorts[8].External)
-	assert.True(t, before[2].NICPorts[7].Up)
+	assert.Equal(t, hpu.Some(true), before[2].NICPorts[7].Up)
 	assert.True(t, before[1].RowsPending.V)
 	assert.Equal(t, hpu.HealthDegraded, before[1].Health())
 	assert.Equal(t, 6553.5, before[6].TemperatureOnBoard.V, "the glitched sensor reads all ones")
@@ -176,7 +176,7 @@ func TestConfigValidate(t *testing.T) {
 			cfg := DefaultConfig()
 			tt.edit(&cfg)
 			assert.EqualError(t, cfg.Validate(), tt.want)
-			_, err := New(cfg, epoch, time.Now)
+			_, err := New(cfg, epoch, time.Now, hpu.NICOptions{})
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
@@ -191,7 +191,7 @@ func TestEventsWhenFaultsStart(t *testing.T) {
 		{Device: 3, Kind: FaultOverheat},
 	}
 	clock := epoch
-	s, err := New(cfg, epoch, func() time.Time { return clock })
+	s, err := New(cfg, epoch, func() time.Time { return clock }, hpu.NICOptions{})
 	require.NoError(t, err)
 	ctx := context.Background()
 
@@ -216,4 +216,58 @@ func TestEventsWhenFaultsStart(t *testing.T) {
 	cancel()
 	_, err = s.WaitEvents(cancelled, time.Hour)
 	assert.ErrorIs(t, err, context.Canceled, "waiting ends with the context")
+}
+
+// TestCountersGrow: the counters the simulator fills only grow (energy, throttle time, ECC
+// errors, NIC counters), and a link that goes down stops its port's traffic.
+func TestCountersGrow(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Faults = []Fault{{Device: 3, Kind: FaultOverheat}, {Device: 2, Kind: FaultNICLinkDown, Port: 8, After: time.Minute}}
+	s, err := New(cfg, epoch, time.Now, hpu.NICOptions{Counters: true, Stats: true, StatNames: []string{"pcs_link_restores"}})
+	require.NoError(t, err)
+	var prev []hpu.Device
+	for step := range 10 {
+		devs, err := s.Read(context.Background(), epoch.Add(time.Duration(step)*20*time.Second), nil)
+		require.NoError(t, err)
+		for i, d := range devs {
+			assert.Equal(t, d.PowerLimit, d.PowerLimitDefault)
+			assert.Greater(t, d.TemperatureHBM.V, d.TemperatureOnBoard.V)
+			assert.GreaterOrEqual(t, d.ECCErrors.CorrectedVolatile.V, d.ECCErrorsDRAM.CorrectedVolatile.V)
+			external := 0
+			for _, p := range d.NICPorts {
+				if p.External {
+					external++
+					require.True(t, p.Counters.ReceiveBytes.Valid, "external ports have counters")
+					assert.Equal(t, []hpu.NICStat{{Name: "pcs_link_restores", Value: boolInt(i == 2 && p.Port == 8 && step > 3)}}, p.Stats)
+				} else {
+					assert.Equal(t, hpu.NICCounters{}, p.Counters, "only the external ports' by default")
+				}
+			}
+			assert.Equal(t, 3, external)
+			if prev == nil {
+				continue
+			}
+			was := prev[i]
+			assert.GreaterOrEqual(t, d.Energy.V, was.Energy.V)
+			assert.GreaterOrEqual(t, d.ThrottleTimeThermal.V, was.ThrottleTimeThermal.V)
+			assert.GreaterOrEqual(t, d.ThrottleTimePower.V, was.ThrottleTimePower.V)
+			assert.GreaterOrEqual(t, d.ECCErrors.CorrectedAggregate.V, was.ECCErrors.CorrectedAggregate.V)
+			rx, wasRx := d.NICPorts[8].Counters.ReceiveBytes.V, was.NICPorts[8].Counters.ReceiveBytes.V
+			if i == 2 && step > 3 {
+				assert.Equal(t, wasRx, rx, "no traffic on a link that is down")
+			} else {
+				assert.Greater(t, rx, wasRx)
+			}
+		}
+		prev = devs
+	}
+	assert.Positive(t, prev[3].ThrottleTimeThermal.V, "the overheating device was throttled")
+	assert.Zero(t, prev[4].ThrottleTimeThermal.V)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

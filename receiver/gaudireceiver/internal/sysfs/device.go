@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hwmon"
 )
 
 const (
@@ -86,10 +87,17 @@ func (s *Source) fill(r *attrReader, name string, d *hpu.Device) {
 		d.PCIeLinkWidth = hpu.Some(v)
 	}
 	if hw := hwmonDir(r.root); hw != "" {
-		// Channel 1 is "On Chip 0" of hl-smi -q; power1 is the 54 V rail (see doc.go).
-		d.TemperatureOnChip = r.scaledFloat(hw+"/temp1_input", 1e3)
+		// power1 is the 54 V rail (see doc.go).
 		d.Power = r.scaledFloat(hw+"/power1_input", 1e6)
 	}
+	// The temperatures as the HLML source reads them where libhlml's call leaks (package hwmon).
+	if sensors, err := hwmon.Open(filepath.Join(s.classDir, name, "device"), s.sensors); err == nil {
+		d.TemperatureOnChip = sensors.Temperature(hwmon.OnChip)
+		d.TemperatureOnBoard = sensors.Temperature(hwmon.OnBoard)
+		d.TemperatureHBM = sensors.Temperature(hwmon.HBM)
+		_ = sensors.Close()
+	}
+	d.NICPorts = s.nicPorts(r)
 
 	// A device removed meanwhile made the reads above fail for that reason, not because its
 	// values are unavailable.

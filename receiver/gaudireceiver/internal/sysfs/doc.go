@@ -19,8 +19,14 @@
 //	max_power                  PowerLimit (mW -> W, as the driver's ABI documents)
 //	current_link_speed         PCIeLinkGen (kernel PCI attribute: "16.0 GT/s PCIe" -> 4)
 //	current_link_width         PCIeLinkWidth (kernel PCI attribute)
-//	hwmon/hwmon*/temp1_input   TemperatureOnChip (m°C -> °C)
+//	hwmon/hwmon*/temp*_input   TemperatureOnChip, TemperatureOnBoard, TemperatureHBM
+//	                           (m°C -> °C; package hwmon: the hottest channel of each kind by the
+//	                           driver package's sensor labels, temp1 as on-chip without them)
 //	hwmon/hwmon*/power1_input  Power (µW -> W)
+//	net/<ifname>/              NICPorts of the external ports, the only ones with a netdev:
+//	                           dev_port (or the d<N> of the name) the port, operstate its link,
+//	                           statistics/{rx,tx}_{bytes,packets,errors,dropped} its counters,
+//	                           the other statistics files its raw stats
 //
 // An attribute that cannot be read leaves its value invalid: the driver answers -ENODEV for
 // clocks, max_power and all hwmon values while the device is not operational. Content that
@@ -36,13 +42,14 @@
 // and PCI device id pairs the reference documents; else the generation from device_type
 // ("Gaudi 2", "Gaudi 3 single die", ...); else device_type as the driver prints it.
 //
-// hwmon channels: the firmware defines them and there are no label files. A third-party map of
-// HL-225 lists temp1-temp22 in the order of hl-smi -q's temperatures, whose first is "On Chip
-// 0" on Gaudi 2 and Gaudi 3, so temp1 is taken as the on-chip temperature. The same map says
+// hwmon channels: the firmware defines them and there are no label files; the labels come from
+// <root>/etc/sensors.d/hl_sensors.conf (see package hwmon). A third-party map of HL-225 says
 // power1 is the 54 V rail only, so Power misses the 12 V rail (up to 50 W) that hl-smi adds;
 // its µW scale follows the hwmon ABI and was not observed.
 //
-// sysfs cannot fill: Info.Serial, Utilization, MemoryUsed/Free/Total, TemperatureOnBoard,
-// TemperatureLimits, Energy, ThrottledPower, ThrottledThermal, PCIeReceive, PCIeTransmit,
-// PCIeReplays, ECCEnabled, RowsReplaced*, RowsPending, NICPorts.
+// sysfs cannot fill: Info.Serial, Utilization, MemoryUsed/Free/Total, TemperatureLimits,
+// Energy, PowerLimitDefault, ThrottledPower, ThrottledThermal, ThrottleTime*, PCIeReceive,
+// PCIeTransmit, PCIeReplays, ECCEnabled, ECCErrors*, RowsReplaced*, RowsPending, and the
+// internal NIC ports. max_power is the cap in force (the driver's attribute is writable),
+// PowerLimit.
 package sysfs

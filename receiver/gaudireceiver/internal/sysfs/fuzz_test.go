@@ -32,7 +32,7 @@ func FuzzReadAttribute(f *testing.F) {
 	root := f.TempDir()
 	sysfstest.WriteTree(f, root, dev)
 	pci := filepath.Join(root, "sys", "devices", "pci0000:00", bus)
-	s, err := New(Config{Root: root})
+	s, err := New(Config{Root: root}, hpu.NICOptions{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -13,11 +13,18 @@ import (
 	"time"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hwmon"
 )
 
 // Source implements hpu.Source by reading the habanalabs driver's sysfs and hwmon files.
 type Source struct {
+	root     string
 	classDir string
+	nic      hpu.NICOptions
+	// sensors are the host's hwmon labels (hwmon.LoadConfig), read at Start; confErr why they
+	// could not be, reported with the first Read.
+	sensors *hwmon.Config
+	confErr error
 
 	// mu serializes reads; it guards the fields below.
 	mu  sync.Mutex
@@ -29,13 +36,16 @@ type Source struct {
 
 var _ hpu.Source = (*Source)(nil)
 
-// New returns a source that reads the sysfs under cfg.Root.
-func New(cfg Config) (*Source, error) {
+// New returns a source that reads the sysfs under cfg.Root, and the NIC port counters nic asks for.
+func New(cfg Config, nic hpu.NICOptions) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sysfs config: %w", err)
 	}
 	return &Source{
+		root:     cfg.Root,
 		classDir: filepath.Join(cfg.Root, "sys", "class", "accel"),
+		nic:      nic,
+		sensors:  &hwmon.Config{},
 		known:    make(map[int64]string),
 	}, nil
 }
@@ -48,6 +58,11 @@ func (*Source) Name() string { return "sysfs" }
 func (s *Source) Start(context.Context) error {
 	if _, err := os.Stat(s.classDir); err != nil {
 		return fmt.Errorf("no accel devices (is the habanalabs driver loaded?): %w", err)
+	}
+	if conf, err := hwmon.LoadConfig(s.root); err != nil {
+		s.confErr = fmt.Errorf("temperatures are read without the sensor labels: %w", err)
+	} else {
+		s.sensors = conf
 	}
 	return nil
 }
@@ -67,6 +82,10 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 	}
 	start := len(dst)
 	var errs []error
+	if s.confErr != nil {
+		errs = append(errs, s.confErr)
+		s.confErr = nil
+	}
 	for _, n := range indices {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, fmt.Errorf("stopped before accel%d: %w", n, err))

@@ -18,7 +18,7 @@ import (
 
 func newSource(t testing.TB, root string) *Source {
 	t.Helper()
-	s, err := New(Config{Root: root})
+	s, err := New(Config{Root: root}, hpu.NICOptions{Counters: true})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	t.Cleanup(func() { assert.NoError(t, s.Shutdown(context.Background())) })
@@ -53,9 +53,9 @@ func fullDevice(index int64, bus string) hpu.Device {
 }
 
 func TestNewValidates(t *testing.T) {
-	_, err := New(Config{})
+	_, err := New(Config{}, hpu.NICOptions{})
 	assert.EqualError(t, err, "sysfs config: root must not be empty")
-	s, err := New(DefaultConfig())
+	s, err := New(DefaultConfig(), hpu.NICOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "sysfs", s.Name())
 }
@@ -228,7 +228,7 @@ func TestReadVanishedDevice(t *testing.T) {
 func TestReadNoDevices(t *testing.T) {
 	t.Run("no accel class", func(t *testing.T) {
 		root := t.TempDir()
-		s, err := New(Config{Root: root})
+		s, err := New(Config{Root: root}, hpu.NICOptions{Counters: true})
 		require.NoError(t, err)
 		err = s.Start(context.Background())
 		assert.ErrorIs(t, err, fs.ErrNotExist)
@@ -278,7 +278,7 @@ func BenchmarkRead(b *testing.B) {
 		devs = append(devs, sysfstest.Gaudi2Device(b, i, fmt.Sprintf("0000:%02x:00.0", 0x10+i)))
 	}
 	sysfstest.WriteTree(b, root, devs...)
-	s, err := New(Config{Root: root})
+	s, err := New(Config{Root: root}, hpu.NICOptions{Counters: true})
 	require.NoError(b, err)
 	dst := make([]hpu.Device, 0, 8)
 	b.ReportAllocs()
@@ -287,4 +287,83 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatal(len(dst), err)
 		}
 	}
+}
+
+// TestReadLabelledTemperatures: with the driver package's sensor labels, the hottest on-chip,
+// on-board and HBM channels, as HLML reports them.
+func TestReadLabelledTemperatures(t *testing.T) {
+	root := t.TempDir()
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").WithSensors())
+	sysfstest.WriteSensorsConf(t, root)
+	devs, err := read(t, newSource(t, root))
+	require.NoError(t, err)
+	want := fullDevice(0, "0000:43:00.0")
+	want.TemperatureOnChip, want.TemperatureOnBoard, want.TemperatureHBM = hpu.Some(30.0), hpu.Some(31.0), hpu.Some(32.0)
+	assert.Equal(t, []hpu.Device{want}, devs)
+}
+
+func TestReadBadSensorLabels(t *testing.T) {
+	root := t.TempDir()
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").WithSensors())
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc", "sensors.d"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "etc", "sensors.d", "hl_sensors.conf"), []byte("chip \"HL225-pci-*\n"), 0o644))
+	s := newSource(t, root)
+	devs, err := read(t, s)
+	require.ErrorContains(t, err, "temperatures are read without the sensor labels")
+	assert.Equal(t, []hpu.Device{fullDevice(0, "0000:43:00.0")}, devs, "temp1 only, as without labels")
+	_, err = read(t, s)
+	require.NoError(t, err, "said once")
+}
+
+// TestReadNICNetdevs: the external ports' netdevs give their link state and counters; the
+// port comes from dev_port, or from the name's d<N>.
+func TestReadNICNetdevs(t *testing.T) {
+	netdev := func(name, port, state string, rx int) map[string]string {
+		attrs := map[string]string{
+			"net/" + name + "/operstate":             state + "\n",
+			"net/" + name + "/statistics/rx_bytes":   fmt.Sprintf("%d\n", rx),
+			"net/" + name + "/statistics/tx_bytes":   "2000\n",
+			"net/" + name + "/statistics/rx_packets": "30\n",
+			"net/" + name + "/statistics/tx_packets": "40\n",
+			"net/" + name + "/statistics/rx_errors":  "1\n",
+			"net/" + name + "/statistics/tx_errors":  "0\n",
+			"net/" + name + "/statistics/rx_dropped": "5\n",
+			"net/" + name + "/statistics/tx_dropped": "0\n",
+			"net/" + name + "/statistics/collisions": "7\n",
+		}
+		if port != "" {
+			attrs["net/"+name+"/dev_port"] = port + "\n"
+		}
+		return attrs
+	}
+	attrs := map[string]string{}
+	for _, m := range []map[string]string{netdev("enp67s0d8", "8", "up", 1000), netdev("enp67s0d22", "", "down", 1022), netdev("enp67s0d23", "23", "unknown", 1023)} {
+		for k, v := range m {
+			attrs[k] = v
+		}
+	}
+	attrs["net/enp67s0d23/statistics/rx_bytes"] = "lots\n"
+	root := t.TempDir()
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").With(attrs))
+	s, err := New(Config{Root: root}, hpu.NICOptions{Counters: true, Stats: true, StatNames: []string{"collisions"}})
+	require.NoError(t, err)
+	require.NoError(t, s.Start(context.Background()))
+	devs, err := read(t, s)
+	require.ErrorContains(t, err, `accel0 net/enp67s0d23/statistics/rx_bytes: not an integer: "lots"`)
+	require.Len(t, devs, 1)
+	counters := func(rx int64) hpu.NICCounters {
+		return hpu.NICCounters{
+			ReceiveBytes: hpu.Some(rx), TransmitBytes: hpu.Some(int64(2000)), ReceivePackets: hpu.Some(int64(30)),
+			TransmitPackets: hpu.Some(int64(40)), ReceiveErrors: hpu.Some(int64(1)), TransmitErrors: hpu.Some(int64(0)),
+			ReceiveDropped: hpu.Some(int64(5)), TransmitDropped: hpu.Some(int64(0)),
+		}
+	}
+	unparsed := counters(0)
+	unparsed.ReceiveBytes = hpu.Value[int64]{}
+	stats := []hpu.NICStat{{Name: "collisions", Value: 7}}
+	assert.Equal(t, []hpu.NICPort{
+		{Port: 8, External: true, Up: hpu.Some(true), Counters: counters(1000), Stats: stats},
+		{Port: 22, External: true, Up: hpu.Some(false), Counters: counters(1022), Stats: stats},
+		{Port: 23, External: true, Counters: unparsed, Stats: stats},
+	}, devs[0].NICPorts)
 }

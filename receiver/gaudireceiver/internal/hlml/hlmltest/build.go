@@ -126,3 +126,8 @@ func hashInputs(command []string, dir string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12]), nil
 }
+
+// LayoutTestSource is the C layout test of the fake's header (testdata/fakehlml/layout_test.c).
+func LayoutTestSource() string {
+	return filepath.Join(sourceDir(), "..", "testdata", "fakehlml", "layout_test.c")
+}

@@ -70,8 +70,40 @@ func (f *Fake) UninitializedCalls(tb testing.TB) int {
 	return f.counter(tb, "fake_hlml_uninitialized_calls")
 }
 
-// ResetCounters zeroes the init, shutdown and uninitialised-call counters.
+// ResetCounters zeroes the counters (init, shutdown, uninitialised calls, calls per function,
+// the most calls in flight, the shortest event wait) and holds calls that hang again.
 func (f *Fake) ResetCounters(tb testing.TB) { f.call(tb, "fake_hlml_reset_counters") }
+
+// Calls counts the calls of an HLML function since the counters were reset.
+func (f *Fake) Calls(tb testing.TB, function string) int {
+	tb.Helper()
+	s := append([]byte(function), 0)
+	r, _, _ := purego.SyscallN(f.symbol(tb, "fake_hlml_calls"), uintptr(unsafe.Pointer(&s[0])))
+	return int(uint32(r))
+}
+
+// TotalCalls counts the calls of every HLML function since the counters were reset.
+func (f *Fake) TotalCalls(tb testing.TB) int64 { return int64(f.call(tb, "fake_hlml_total_calls")) }
+
+// MaxConcurrentCalls is the most HLML calls that were in flight at once since the counters were
+// reset: 1 when every call is serialised.
+func (f *Fake) MaxConcurrentCalls(tb testing.TB) int {
+	return f.counter(tb, "fake_hlml_max_concurrent_calls")
+}
+
+// MinWaitTimeout is the shortest timeout, in ms, hlml_event_set_wait was given since the counters
+// were reset; ok is false when it was not called.
+func (f *Fake) MinWaitTimeout(tb testing.TB) (ms int, ok bool) {
+	v := uint32(f.call(tb, "fake_hlml_min_wait_timeout"))
+	return int(v), v != ^uint32(0)
+}
+
+// LeakedBytes is what the scenario's leak directives leaked since the library was loaded.
+func (f *Fake) LeakedBytes(tb testing.TB) int64 { return int64(f.call(tb, "fake_hlml_leaked_bytes")) }
+
+// ReleaseHangs lets the calls a hang directive holds return, and later ones not hang, until the
+// counters are reset.
+func (f *Fake) ReleaseHangs(tb testing.TB) { f.call(tb, "fake_hlml_release_hangs") }
 
 // InjectEvent queues an event of type bit (HLML_EVENT_*) for device index, waking a waiter.
 func (f *Fake) InjectEvent(tb testing.TB, index int, bit uint64) {
@@ -98,8 +130,8 @@ func (f *Fake) await(tb testing.TB, control string) {
 	}
 }
 
-// Layout is the C compiler's view of a struct layout in the fake's header, by the names that
-// fake_hlml_layout knows ("sizeof(hlml_pci_info_t)", ...).
+// Layout is the C compiler's view of a struct layout or enum value in the fake's header, by the
+// names of testdata/fakehlml/layout.h ("sizeof(hlml_pci_info_t)", "HLML_TEMPERATURE_HBM", ...).
 func (f *Fake) Layout(tb testing.TB, what string) int {
 	tb.Helper()
 	fn := f.symbol(tb, "fake_hlml_layout")

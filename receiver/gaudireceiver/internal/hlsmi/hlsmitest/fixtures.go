@@ -11,7 +11,10 @@ const (
 	// source asks for, in its order.
 	SyntheticColumns = "index,uuid,name,serial,module_id,bus_id,driver_version,utilization.aip,memory.used,memory.free," +
 		"memory.total,temperature.aip,power.draw,power.max,clocks.current.soc,clocks.max.soc,pcie.link.gen.current," +
-		"pcie.link.width.current,ecc.mode.current"
+		"pcie.link.width.current,ecc.mode.current,ecc.errors.corrected.volatile.total,ecc.errors.uncorrected.volatile.total," +
+		"ecc.errors.corrected.aggregate.total,ecc.errors.uncorrected.aggregate.total,ecc.errors.dram-corrected.volatile.total," +
+		"ecc.errors.dram.volatile.total,ecc.errors.dram-corrected.aggregate.total,ecc.errors.dram.aggregate.total," +
+		"stats.violation.power,stats.violation.thermal"
 )
 
 // Fixture is the absolute path of a recorded hl-smi output in internal/hlsmi/testdata (its

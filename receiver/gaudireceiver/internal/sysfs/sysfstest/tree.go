@@ -106,3 +106,29 @@ func WriteTree(t testing.TB, root string, devs ...Device) {
 		}
 	}
 }
+
+// gaudi2Temperatures are the 22 temperatures of hl-smi -q for one Gaudi 2 (°C), in the order of
+// its list, which the hwmon channels temp1-temp22 follow (testdata/SYNTHETIC_hl_sensors.conf).
+var gaudi2Temperatures = [...]int{29, 29, 30, 30, 29, 32, 30, 29, 29, 29, 29, 30, 29, 29, 30, 30, 31, 30, 31, 33, 34, 39}
+
+// WithSensors returns a copy of the device with all 22 temperature channels of hl-smi -q's list
+// (on chip at most 30 °C, HBM at most 32 °C, on board at most 31 °C) and the hwmon name "HL225"
+// that the sensor labels match.
+func (d Device) WithSensors() Device {
+	changes := map[string]string{"hwmon/hwmon3/name": "HL225\n"}
+	for i, c := range gaudi2Temperatures {
+		changes["hwmon/hwmon3/temp"+strconv.Itoa(i+1)+"_input"] = strconv.Itoa(c*1000) + "\n"
+	}
+	return d.With(changes)
+}
+
+// WriteSensorsConf installs testdata/SYNTHETIC_hl_sensors.conf as the host's sensor labels under root.
+func WriteSensorsConf(t testing.TB, root string) {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "testdata", "SYNTHETIC_hl_sensors.conf"))
+	require.NoError(t, err)
+	dir := filepath.Join(root, "etc", "sensors.d")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hl_sensors.conf"), b, 0o644))
+}

@@ -1,6 +1,8 @@
 /*
  * A fake libhlml.so for the hlml source's tests: the real function names, signatures, return
- * codes and (newer) struct layouts, with readings taken from a scenario.
+ * codes and struct layouts (fakehlml.h, written from Habana's hlml.h), with readings taken from
+ * a scenario, and the faults a real library has: any return code per function, slow calls, calls
+ * that never return, memory leaks, writes past a buffer.
  *
  * Build: gcc -shared -fPIC -pthread -o libhlml.so fakehlml.c
  *
@@ -14,13 +16,19 @@
  *   device DEV FIELD VALUE               set a reading, FIELD one of:
  *       name uuid serial bus_id fw oper_status             (strings without spaces)
  *       module_id util mem_total mem_used (bytes) temp_aip temp_board (°C)
- *       thr_shutdown thr_slowdown thr_mem thr_aip (°C) power_mw power_limit_mw energy_mj
- *       clock_mhz clock_max_mhz throttle (bitmask) pcie_rx pcie_tx replays link_gen link_width
- *       ecc pending (0/1) rows_single rows_double ports_mask ext_mask (port bitmasks, 0..63)
+ *       thr_shutdown thr_slowdown thr_mem thr_aip temp_hbm (°C) power_mw power_limit_mw
+ *       power_cap_mw energy_mj clock_mhz clock_max_mhz throttle (bitmask) viol_power_ns
+ *       viol_thermal_ns pcie_rx pcie_tx replays link_gen link_width ecc pending (0/1)
+ *       rows_single rows_double ports_mask ext_mask (port bitmasks, 0..63) minor
+ *       ecc_corrected_volatile ecc_uncorrected_volatile ecc_corrected_aggregate
+ *       ecc_uncorrected_aggregate, the same with dram_ after ecc_ (counts)
+ *       nic_counters_out (a count hlml_nic_get_statistics reports without writing that many)
  *       link_down (a port whose link is down)
  *   error DEV FUNCTION CODE [TIMES]      FUNCTION returns CODE (AIP_IS_LOST, HLML_ERROR_TIMEOUT
  *                                        or a number), for TIMES calls or always
  *   delay DEV FUNCTION MS                FUNCTION sleeps MS milliseconds before it answers
+ *   hang DEV FUNCTION                    FUNCTION does not return until fake_hlml_release_hangs
+ *   leak DEV FUNCTION BYTES              FUNCTION leaks BYTES of heap on every call
  *   overrun FUNCTION BYTES               FUNCTION writes BYTES past the buffer it was given
  *   disappear DEV after_reads N [count]  after N calls of hlml_device_get_count, DEV is lost: its
  *                                        handle lookup fails with NOT_FOUND and calls on its old
@@ -30,9 +38,13 @@
  *                                        dram clock_rate; delivered once DEV is registered for it
  *
  * Defaults: 8 idle Gaudi 3 (HL-325L) devices, 131072 MiB HBM, 226000 mW + 500 mW per index,
- * 24 NIC ports with 8, 22 and 23 external, all links up.
+ * 24 NIC ports with 8, 22 and 23 external, all links up; the other defaults are in set_defaults.
+ *
+ * hlml_event_set_wait with a timeout of 0 waits until an event arrives or HLML shuts down: what 0
+ * means is undocumented, and this is the worst reading of it.
  */
 #include "fakehlml.h"
+#include "layout.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -52,11 +64,15 @@ struct device {
 	unsigned int module_id, util, temp_aip, temp_board, thresholds[HLML_TEMPERATURE_THRESHOLD_COUNT];
 	unsigned int power_mw, power_limit_mw, clock_mhz, clock_max_mhz, pcie_rx, pcie_tx, replays;
 	unsigned int link_gen, link_width, ecc, pending, rows[HLML_ROW_REPLACEMENT_CAUSE_COUNT];
+	unsigned int minor, temp_hbm, power_cap_mw, nic_counters_out;
 	unsigned long long mem_total, mem_used, energy_mj, throttle, ports_mask, ext_mask, link_down;
+	unsigned long long viol_ns[HLML_PERF_POLICY_COUNT];
+	unsigned long long ecc_total[HLML_MEMORY_ERROR_TYPE_COUNT][HLML_ECC_COUNTER_TYPE_COUNT];
+	unsigned long long ecc_dram[HLML_MEMORY_ERROR_TYPE_COUNT][HLML_ECC_COUNTER_TYPE_COUNT];
 	int lost;
 };
 
-enum rule_kind { RULE_ERROR, RULE_DELAY, RULE_OVERRUN };
+enum rule_kind { RULE_ERROR, RULE_DELAY, RULE_OVERRUN, RULE_HANG, RULE_LEAK };
 
 struct rule {
 	enum rule_kind kind;
@@ -91,6 +107,32 @@ static int event_count;
 static unsigned long long count_calls;
 static int disappear_device = -1, disappear_count_mode;
 static unsigned long long disappear_after;
+
+/* Calls per function, calls in flight, the shortest event wait, hangs and leaks. */
+#define MAX_FUNCTIONS 64
+static struct {
+	const char *function;
+	unsigned int calls;
+} call_counts[MAX_FUNCTIONS];
+static unsigned int in_flight, max_in_flight, min_wait_timeout = ~0u;
+static int hangs_released;
+struct leak {
+	struct leak *next;
+	size_t size;
+};
+static struct leak *leaks;
+static unsigned long long leaked_bytes;
+
+/* The counters hlml_nic_get_statistics reports for every port, in the driver's order: its PCS
+ * counters, then MAC RX and TX counters (the driver names etherStatsOctets in both), then error
+ * counters (habanalabs driver, hl_nic_mac_stats_rx/tx and gaudi2_nic_err_stats). */
+static const char *const nic_counter_names[] = {
+	"pcs_local_faults",	"pcs_remote_faults",	"pcs_remote_fault_reconfig", "pcs_link_restores",
+	"etherStatsOctets",	"OctetsReceivedOK",	"aFramesReceivedOK",	    "aFrameCheckSequenceErrors",
+	"ifInErrors",		"etherStatsDropEvents", "etherStatsOctets",	    "OctetsTransmittedOK",
+	"aFramesTransmittedOK", "ifOutErrors",		"Congestion Q err",	    "pre_FEC_SER_exp (negative)",
+};
+#define NIC_COUNTERS (sizeof(nic_counter_names) / sizeof(nic_counter_names[0]))
 
 static const char *const bus_ids[] = {"0000:e9:00.0", "0000:c1:00.0", "0000:b7:00.0", "0000:ad:00.0",
 				      "0000:a3:00.0", "0000:df:00.0", "0000:d5:00.0", "0000:cb:00.0"};
@@ -134,6 +176,17 @@ static void set_defaults(void)
 		d->rows[HLML_ROW_REPLACEMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS] = i % 3;
 		d->ports_mask = (1ULL << 24) - 1;
 		d->ext_mask = (1ULL << 8) | (1ULL << 22) | (1ULL << 23);
+		d->minor = i;
+		d->temp_hbm = 40 + i / 2;
+		d->power_cap_mw = 850000;
+		d->viol_ns[HLML_PERF_POLICY_POWER] = 1000000000ULL * i;
+		d->viol_ns[HLML_PERF_POLICY_THERMAL] = 250000000ULL * i;
+		d->ecc_total[HLML_MEMORY_ERROR_TYPE_CORRECTED][HLML_VOLATILE_ECC] = 10 * i;
+		d->ecc_total[HLML_MEMORY_ERROR_TYPE_CORRECTED][HLML_AGGREGATE_ECC] = 100 * i;
+		d->ecc_total[HLML_MEMORY_ERROR_TYPE_UNCORRECTED][HLML_AGGREGATE_ECC] = i % 2;
+		d->ecc_dram[HLML_MEMORY_ERROR_TYPE_CORRECTED][HLML_VOLATILE_ECC] = 5 * i;
+		d->ecc_dram[HLML_MEMORY_ERROR_TYPE_CORRECTED][HLML_AGGREGATE_ECC] = 50 * i;
+		d->ecc_dram[HLML_MEMORY_ERROR_TYPE_UNCORRECTED][HLML_AGGREGATE_ECC] = i % 2;
 	}
 	device_count = 8;
 	old_layout = 0;
@@ -247,6 +300,10 @@ static int set_field(struct device *d, const char *field, const char *value)
 		{"pending", offsetof(struct device, pending)},
 		{"rows_single", offsetof(struct device, rows[HLML_ROW_REPLACEMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS])},
 		{"rows_double", offsetof(struct device, rows[HLML_ROW_REPLACEMENT_CAUSE_DOUBLE_BIT_ECC_ERROR])},
+		{"minor", offsetof(struct device, minor)},
+		{"temp_hbm", offsetof(struct device, temp_hbm)},
+		{"power_cap_mw", offsetof(struct device, power_cap_mw)},
+		{"nic_counters_out", offsetof(struct device, nic_counters_out)},
 	};
 	static const struct {
 		const char *name;
@@ -255,6 +312,16 @@ static int set_field(struct device *d, const char *field, const char *value)
 		{"mem_total", offsetof(struct device, mem_total)},   {"mem_used", offsetof(struct device, mem_used)},
 		{"energy_mj", offsetof(struct device, energy_mj)},   {"throttle", offsetof(struct device, throttle)},
 		{"ports_mask", offsetof(struct device, ports_mask)}, {"ext_mask", offsetof(struct device, ext_mask)},
+		{"viol_power_ns", offsetof(struct device, viol_ns[HLML_PERF_POLICY_POWER])},
+		{"viol_thermal_ns", offsetof(struct device, viol_ns[HLML_PERF_POLICY_THERMAL])},
+#define ECC_FIELDS(prefix, member)                                                                           \
+	{prefix "corrected_volatile", offsetof(struct device, member[0][HLML_VOLATILE_ECC])},                 \
+		{prefix "uncorrected_volatile", offsetof(struct device, member[1][HLML_VOLATILE_ECC])},       \
+		{prefix "corrected_aggregate", offsetof(struct device, member[0][HLML_AGGREGATE_ECC])},       \
+		{prefix "uncorrected_aggregate", offsetof(struct device, member[1][HLML_AGGREGATE_ECC])}
+		ECC_FIELDS("ecc_", ecc_total),
+		ECC_FIELDS("ecc_dram_", ecc_dram),
+#undef ECC_FIELDS
 	};
 	char *base = (char *)d;
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
@@ -327,11 +394,12 @@ static int parse_line(char *line)
 		return 0;
 	}
 	if ((strcmp(op, "error") == 0 && (n == 4 || n == 5)) || (strcmp(op, "delay") == 0 && n == 4) ||
-	    (strcmp(op, "overrun") == 0 && n == 3)) {
+	    (strcmp(op, "overrun") == 0 && n == 3) || (strcmp(op, "hang") == 0 && n == 3) ||
+	    (strcmp(op, "leak") == 0 && n == 4)) {
 		if (rule_count == MAX_RULES)
 			return -1;
 		struct rule *r = &rules[rule_count];
-		const char *function = words[2], *value = words[3];
+		const char *function = words[2], *value = n > 3 ? words[3] : "0";
 		r->device = -1;
 		r->remaining = -1;
 		if (op[0] == 'o') {
@@ -349,8 +417,7 @@ static int parse_line(char *line)
 			if (n == 5)
 				r->remaining = strtol(words[4], NULL, 10);
 		} else {
-			if (op[0] == 'd')
-				r->kind = RULE_DELAY;
+			r->kind = op[0] == 'd' ? RULE_DELAY : op[0] == 'h' ? RULE_HANG : op[0] == 'l' ? RULE_LEAK : RULE_OVERRUN;
 			r->value = strtol(value, NULL, 10);
 		}
 		rule_count++;
@@ -420,20 +487,57 @@ static void sleep_ms(long ms)
 	}
 }
 
+/* begin_call and end_call bracket every HLML call (CALL_SCOPE), counting the calls in flight. */
+static int begin_call(void)
+{
+	pthread_mutex_lock(&mu);
+	in_flight++;
+	if (in_flight > max_in_flight)
+		max_in_flight = in_flight;
+	pthread_mutex_unlock(&mu);
+	return 1;
+}
+
+static void end_call(int *scope)
+{
+	(void)scope;
+	pthread_mutex_lock(&mu);
+	in_flight--;
+	pthread_mutex_unlock(&mu);
+}
+
+#define CALL_SCOPE int call_scope_ __attribute__((cleanup(end_call), unused)) = begin_call()
+
+/* count_call counts a call of function (each function's own __func__, so one pointer per
+ * function); mu is held. */
+static void count_call(const char *function)
+{
+	for (int i = 0; i < MAX_FUNCTIONS; i++) {
+		if (call_counts[i].function == NULL)
+			call_counts[i].function = function;
+		if (call_counts[i].function == function) {
+			call_counts[i].calls++;
+			return;
+		}
+	}
+}
+
 /*
- * enter is every call's prologue: it counts calls made while uninitialised, applies the
- * scenario's delay and error rules for (function, device) and resolves a device handle.
- * device < 0 means a call without a device.
+ * enter is every call's prologue: it counts calls (and those made while uninitialised), applies
+ * the scenario's rules for (function, device): delays, hangs, leaks and errors. device < 0 means
+ * a call without a device.
  */
 static hlml_return_t enter(const char *function, int device)
 {
 	pthread_mutex_lock(&mu);
+	count_call(function);
 	if (!initialized) {
 		uninitialized_calls++;
 		pthread_mutex_unlock(&mu);
 		return HLML_ERROR_UNINITIALIZED;
 	}
-	long delay = 0;
+	long delay = 0, leak = 0;
+	int hang = 0;
 	hlml_return_t rc = HLML_SUCCESS;
 	for (int i = 0; i < rule_count; i++) {
 		struct rule *r = &rules[i];
@@ -441,11 +545,31 @@ static hlml_return_t enter(const char *function, int device)
 			continue;
 		if (r->kind == RULE_DELAY)
 			delay += r->value;
+		if (r->kind == RULE_HANG)
+			hang = 1;
+		if (r->kind == RULE_LEAK)
+			leak += r->value;
 		if (r->kind == RULE_ERROR && rc == HLML_SUCCESS && r->remaining != 0) {
 			rc = (hlml_return_t)r->value;
 			if (r->remaining > 0)
 				r->remaining--;
 		}
+	}
+	if (leak > 0) {
+		struct leak *l = malloc(sizeof(*l) + (size_t)leak);
+		if (l != NULL) {
+			l->size = (size_t)leak;
+			l->next = leaks;
+			leaks = l;
+			leaked_bytes += (unsigned long long)leak;
+		}
+	}
+	if (hang && !hangs_released) {
+		delayed++;
+		pthread_cond_broadcast(&changed);
+		while (!hangs_released)
+			pthread_cond_wait(&changed, &mu);
+		delayed--;
 	}
 	if (delay > 0) {
 		delayed++;
@@ -509,6 +633,7 @@ static struct device *lookup(hlml_device_t handle, int *index)
 
 /* DEVICE_CALL opens a function on a device handle: d and index are set, errors returned. */
 #define DEVICE_CALL(handle)                                                                                  \
+	CALL_SCOPE;                                                                                          \
 	int index;                                                                                           \
 	struct device *d = lookup(handle, &index);                                                           \
 	if (d == NULL)                                                                                       \
@@ -559,6 +684,7 @@ static hlml_return_t put_ull(unsigned long long *out, unsigned long long v)
 
 hlml_return_t hlml_init(void)
 {
+	CALL_SCOPE;
 	pthread_mutex_lock(&mu);
 	init_calls++;
 	if (initialized) {
@@ -582,6 +708,7 @@ hlml_return_t hlml_init(void)
 
 hlml_return_t hlml_shutdown(void)
 {
+	CALL_SCOPE;
 	hlml_return_t rc = enter(__func__, -1);
 	if (rc != HLML_SUCCESS)
 		return rc;
@@ -595,6 +722,7 @@ hlml_return_t hlml_shutdown(void)
 
 hlml_return_t hlml_get_driver_version(char *version, unsigned int length)
 {
+	CALL_SCOPE;
 	hlml_return_t rc = enter(__func__, -1);
 	if (rc != HLML_SUCCESS)
 		return rc;
@@ -603,6 +731,7 @@ hlml_return_t hlml_get_driver_version(char *version, unsigned int length)
 
 hlml_return_t hlml_device_get_count(unsigned int *count)
 {
+	CALL_SCOPE;
 	hlml_return_t rc = enter(__func__, -1);
 	if (rc != HLML_SUCCESS)
 		return rc;
@@ -621,6 +750,7 @@ hlml_return_t hlml_device_get_count(unsigned int *count)
 
 hlml_return_t hlml_device_get_handle_by_index(unsigned int i, hlml_device_t *device)
 {
+	CALL_SCOPE;
 	hlml_return_t rc = enter(__func__, i < MAX_DEVICES ? (int)i : -1);
 	if (rc != HLML_SUCCESS)
 		return rc;
@@ -668,6 +798,12 @@ hlml_return_t hlml_device_get_module_id(hlml_device_t device, unsigned int *modu
 	return put_uint(module_id, d->module_id);
 }
 
+hlml_return_t hlml_device_get_minor_number(hlml_device_t device, unsigned int *minor_number)
+{
+	DEVICE_CALL(device);
+	return put_uint(minor_number, d->minor);
+}
+
 hlml_return_t hlml_device_get_pci_info(hlml_device_t device, hlml_pci_info_t *pci)
 {
 	DEVICE_CALL(device);
@@ -675,7 +811,7 @@ hlml_return_t hlml_device_get_pci_info(hlml_device_t device, hlml_pci_info_t *pc
 		return HLML_ERROR_INVALID_ARGUMENT;
 	unsigned int bus = (unsigned int)strtoul(d->bus_id + 5, NULL, 16);
 	if (old_layout) {
-		old_hlml_pci_info_t *p = (old_hlml_pci_info_t *)pci;
+		hlml_pci_info_t *p = pci;
 		memset(p, 0x11, sizeof(*p)); /* every byte written, as a release that fills padding would */
 		p->bus = bus;
 		put_fixed(p->bus_id, sizeof(p->bus_id), d->bus_id);
@@ -687,19 +823,20 @@ hlml_return_t hlml_device_get_pci_info(hlml_device_t device, hlml_pci_info_t *pc
 		finish(__func__, p, sizeof(*p));
 		return HLML_SUCCESS;
 	}
-	memset(pci, 0x11, sizeof(*pci));
-	pci->bus = bus;
-	put_fixed(pci->bus_id, sizeof(pci->bus_id), d->bus_id);
-	pci->device = 0;
-	pci->domain = 0;
-	pci->pci_device_id = 0x1da31060;
-	snprintf(pci->caps.link_speed, PCI_LINK_INFO_LEN, "%u", d->link_gen);
-	snprintf(pci->caps.link_width, PCI_LINK_INFO_LEN, "x%u", d->link_width);
-	snprintf(pci->caps.link_max_speed, PCI_LINK_INFO_LEN, "%u", d->link_gen);
-	snprintf(pci->caps.link_max_width, PCI_LINK_INFO_LEN, "x%u", d->link_width);
-	pci->pci_rev = 1;
-	pci->pci_subsys_id = 0x1da30001;
-	finish(__func__, pci, sizeof(*pci));
+	hlml_pci_info_newer_t *p = (hlml_pci_info_newer_t *)pci;
+	memset(p, 0x11, sizeof(*p));
+	p->bus = bus;
+	put_fixed(p->bus_id, sizeof(p->bus_id), d->bus_id);
+	p->device = 0;
+	p->domain = 0;
+	p->pci_device_id = 0x1da31060;
+	snprintf(p->caps.link_speed, PCI_LINK_INFO_LEN, "%u", d->link_gen);
+	snprintf(p->caps.link_width, PCI_LINK_INFO_LEN, "x%u", d->link_width);
+	snprintf(p->caps.link_max_speed, PCI_LINK_INFO_LEN, "%u", d->link_gen);
+	snprintf(p->caps.link_max_width, PCI_LINK_INFO_LEN, "x%u", d->link_width);
+	p->pci_rev = 1;
+	p->pci_subsys_id = 0x1da30001;
+	finish(__func__, p, sizeof(*p));
 	return HLML_SUCCESS;
 }
 
@@ -709,14 +846,14 @@ hlml_return_t hlml_device_get_utilization_rates(hlml_device_t device, hlml_utili
 	if (utilization == NULL)
 		return HLML_ERROR_INVALID_ARGUMENT;
 	if (old_layout) {
-		old_hlml_utilization_t *u = (old_hlml_utilization_t *)utilization;
-		u->aip = d->util;
-		finish(__func__, u, sizeof(*u));
+		utilization->aip = d->util;
+		finish(__func__, utilization, sizeof(*utilization));
 		return HLML_SUCCESS;
 	}
-	utilization->aip = d->util;
-	utilization->memory = (unsigned int)(d->mem_used * 100 / (d->mem_total ? d->mem_total : 1));
-	finish(__func__, utilization, sizeof(*utilization));
+	hlml_utilization_newer_t *u = (hlml_utilization_newer_t *)utilization;
+	u->aip = d->util;
+	u->memory = (unsigned int)(d->mem_used * 100 / (d->mem_total ? d->mem_total : 1));
+	finish(__func__, u, sizeof(*u));
 	return HLML_SUCCESS;
 }
 
@@ -741,6 +878,8 @@ hlml_return_t hlml_device_get_temperature(hlml_device_t device, hlml_temperature
 		return put_uint(temp, d->temp_aip);
 	case HLML_TEMPERATURE_ON_BOARD:
 		return put_uint(temp, d->temp_board);
+	case HLML_TEMPERATURE_HBM:
+		return put_uint(temp, d->temp_hbm);
 	default:
 		return HLML_ERROR_NOT_SUPPORTED;
 	}
@@ -765,6 +904,12 @@ hlml_return_t hlml_device_get_power_management_default_limit(hlml_device_t devic
 {
 	DEVICE_CALL(device);
 	return put_uint(default_limit, d->power_limit_mw);
+}
+
+hlml_return_t hlml_device_get_power_management_limit(hlml_device_t device, unsigned int *limit)
+{
+	DEVICE_CALL(device);
+	return put_uint(limit, d->power_cap_mw);
 }
 
 hlml_return_t hlml_device_get_total_energy_consumption(hlml_device_t device, unsigned long long *energy)
@@ -794,6 +939,20 @@ hlml_return_t hlml_device_get_current_clocks_throttle_reasons(hlml_device_t devi
 {
 	DEVICE_CALL(device);
 	return put_ull(clocks_throttle_reasons, d->throttle);
+}
+
+hlml_return_t hlml_device_get_violation_status(hlml_device_t device, hlml_perf_policy_type_t perf_policy_type,
+					       hlml_violation_time_t *viol_time)
+{
+	DEVICE_CALL(device);
+	if (viol_time == NULL || (unsigned int)perf_policy_type >= HLML_PERF_POLICY_COUNT)
+		return HLML_ERROR_INVALID_ARGUMENT;
+	pthread_mutex_lock(&mu);
+	viol_time->reference_time = count_calls * 1000000ULL;
+	pthread_mutex_unlock(&mu);
+	viol_time->violation_time = d->viol_ns[perf_policy_type];
+	finish(__func__, viol_time, sizeof(*viol_time));
+	return HLML_SUCCESS;
 }
 
 hlml_return_t hlml_device_get_pcie_throughput(hlml_device_t device, hlml_pcie_util_counter_t counter,
@@ -836,6 +995,30 @@ hlml_return_t hlml_device_get_ecc_mode(hlml_device_t device, hlml_enable_state_t
 	*current = d->ecc ? HLML_FEATURE_ENABLED : HLML_FEATURE_DISABLED;
 	*pending = *current;
 	return HLML_SUCCESS;
+}
+
+hlml_return_t hlml_device_get_total_ecc_errors(hlml_device_t device, hlml_memory_error_type_t error_type,
+					       hlml_ecc_counter_type_t counter_type, unsigned long long *ecc_counts)
+{
+	DEVICE_CALL(device);
+	if ((unsigned int)error_type >= HLML_MEMORY_ERROR_TYPE_COUNT ||
+	    (unsigned int)counter_type >= HLML_ECC_COUNTER_TYPE_COUNT)
+		return HLML_ERROR_INVALID_ARGUMENT;
+	return put_ull(ecc_counts, d->ecc_total[error_type][counter_type]);
+}
+
+hlml_return_t hlml_device_get_memory_error_counter(hlml_device_t device, hlml_memory_error_type_t error_type,
+						   hlml_ecc_counter_type_t counter_type,
+						   hlml_memory_location_type_t location, unsigned long long *ecc_counts)
+{
+	DEVICE_CALL(device);
+	if ((unsigned int)error_type >= HLML_MEMORY_ERROR_TYPE_COUNT ||
+	    (unsigned int)counter_type >= HLML_ECC_COUNTER_TYPE_COUNT ||
+	    (unsigned int)location >= HLML_MEMORY_LOCATION_COUNT)
+		return HLML_ERROR_INVALID_ARGUMENT;
+	unsigned long long dram = d->ecc_dram[error_type][counter_type];
+	unsigned long long total = d->ecc_total[error_type][counter_type];
+	return put_ull(ecc_counts, location == HLML_MEMORY_LOCATION_DRAM ? dram : total - (dram < total ? dram : total));
 }
 
 hlml_return_t hlml_device_get_replaced_rows(hlml_device_t device, hlml_row_replacement_cause_t cause,
@@ -894,8 +1077,37 @@ hlml_return_t hlml_nic_get_link(hlml_device_t device, uint32_t port, bool *up)
 	return HLML_SUCCESS;
 }
 
+/* fake_nic_counter is counter k of port on device index: distinct and easy to recompute. */
+static unsigned long long fake_nic_counter(int index, uint32_t port, size_t k)
+{
+	return 100000000ULL * (unsigned long long)index + 1000000ULL * port + 1000ULL * (k + 1);
+}
+
+hlml_return_t hlml_nic_get_statistics(hlml_device_t device, hlml_nic_stats_info_t *stats_info)
+{
+	DEVICE_CALL(device);
+	if (stats_info == NULL || stats_info->str_buf == NULL || stats_info->val_buf == NULL ||
+	    stats_info->num_of_counters_out == NULL)
+		return HLML_ERROR_INVALID_ARGUMENT;
+	uint32_t port = stats_info->port;
+	if (port >= 64 || !(d->ports_mask & (1ULL << port)))
+		return HLML_ERROR_INVALID_ARGUMENT;
+	/* Fixed ETH_GSTRING_LEN slots, as ethtool's strings: a name fills its slot without a NUL
+	 * only if it is exactly 32 bytes long, which none of these is. */
+	memset(stats_info->str_buf, 0, NIC_COUNTERS * ETH_GSTRING_LEN);
+	for (size_t k = 0; k < NIC_COUNTERS; k++) {
+		strncpy(stats_info->str_buf + k * ETH_GSTRING_LEN, nic_counter_names[k], ETH_GSTRING_LEN);
+		stats_info->val_buf[k] = fake_nic_counter(index, port, k);
+	}
+	*stats_info->num_of_counters_out = d->nic_counters_out ? d->nic_counters_out : (uint32_t)NIC_COUNTERS;
+	/* An overrun writes past the names buffer pyhlml allocates: HABANA_LINK_CNT_MAX_NUM slots. */
+	finish(__func__, stats_info->str_buf, HABANA_LINK_CNT_MAX_NUM * ETH_GSTRING_LEN);
+	return HLML_SUCCESS;
+}
+
 hlml_return_t hlml_event_set_create(hlml_event_set_t *set)
 {
+	CALL_SCOPE;
 	hlml_return_t rc = enter(__func__, -1);
 	if (rc != HLML_SUCCESS)
 		return rc;
@@ -913,6 +1125,7 @@ hlml_return_t hlml_event_set_create(hlml_event_set_t *set)
 
 hlml_return_t hlml_event_set_free(hlml_event_set_t set)
 {
+	CALL_SCOPE;
 	hlml_return_t rc = enter(__func__, -1);
 	if (rc != HLML_SUCCESS)
 		return rc;
@@ -955,6 +1168,7 @@ static int take_event(struct event_set *s, hlml_event_data_t *data)
 
 hlml_return_t hlml_event_set_wait(hlml_event_set_t set, hlml_event_data_t *data, unsigned int timeoutms)
 {
+	CALL_SCOPE;
 	hlml_return_t rc = enter(__func__, -1);
 	if (rc != HLML_SUCCESS)
 		return rc;
@@ -963,10 +1177,16 @@ hlml_return_t hlml_event_set_wait(hlml_event_set_t set, hlml_event_data_t *data,
 	struct timespec deadline;
 	deadline_after(&deadline, timeoutms);
 	pthread_mutex_lock(&mu);
+	if (timeoutms < min_wait_timeout)
+		min_wait_timeout = timeoutms;
 	waiters++;
 	pthread_cond_broadcast(&changed);
 	int got;
 	while (!(got = take_event(set, data)) && initialized) {
+		if (timeoutms == 0) {
+			pthread_cond_wait(&changed, &mu);
+			continue;
+		}
 		if (pthread_cond_timedwait(&changed, &mu, &deadline) == ETIMEDOUT) {
 			got = take_event(set, data);
 			break;
@@ -1016,7 +1236,65 @@ void fake_hlml_reset_counters(void)
 {
 	pthread_mutex_lock(&mu);
 	init_calls = shutdown_calls = uninitialized_calls = 0;
+	memset(call_counts, 0, sizeof(call_counts));
+	max_in_flight = in_flight;
+	min_wait_timeout = ~0u;
+	hangs_released = 0;
 	pthread_mutex_unlock(&mu);
+}
+
+void fake_hlml_release_hangs(void)
+{
+	pthread_mutex_lock(&mu);
+	hangs_released = 1;
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&mu);
+}
+
+unsigned int fake_hlml_calls(const char *function)
+{
+	unsigned int n = 0;
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < MAX_FUNCTIONS && call_counts[i].function != NULL; i++) {
+		if (strcmp(call_counts[i].function, function) == 0)
+			n = call_counts[i].calls;
+	}
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+unsigned long long fake_hlml_total_calls(void)
+{
+	unsigned long long n = 0;
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < MAX_FUNCTIONS && call_counts[i].function != NULL; i++)
+		n += call_counts[i].calls;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+unsigned int fake_hlml_max_concurrent_calls(void)
+{
+	pthread_mutex_lock(&mu);
+	unsigned int n = max_in_flight;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+unsigned int fake_hlml_min_wait_timeout(void)
+{
+	pthread_mutex_lock(&mu);
+	unsigned int n = min_wait_timeout;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+unsigned long long fake_hlml_leaked_bytes(void)
+{
+	pthread_mutex_lock(&mu);
+	unsigned long long n = leaked_bytes;
+	pthread_mutex_unlock(&mu);
+	return n;
 }
 
 hlml_return_t fake_hlml_inject_event(unsigned int index, unsigned long long event_type)
@@ -1058,31 +1336,10 @@ int fake_hlml_await_delay(unsigned int timeout_ms)
 
 long fake_hlml_layout(const char *what)
 {
-	static const struct {
-		const char *name;
-		long value;
-	} layout[] = {
-		{"sizeof(hlml_pci_info_t)", sizeof(hlml_pci_info_t)},
-		{"offsetof(hlml_pci_info_t, bus_id)", offsetof(hlml_pci_info_t, bus_id)},
-		{"sizeof(hlml_pci_info_t.bus_id)", sizeof(((hlml_pci_info_t *)0)->bus_id)},
-		{"sizeof(old_hlml_pci_info_t)", sizeof(old_hlml_pci_info_t)},
-		{"offsetof(old_hlml_pci_info_t, bus_id)", offsetof(old_hlml_pci_info_t, bus_id)},
-		{"sizeof(old_hlml_pci_info_t.bus_id)", sizeof(((old_hlml_pci_info_t *)0)->bus_id)},
-		{"sizeof(hlml_utilization_t)", sizeof(hlml_utilization_t)},
-		{"offsetof(hlml_utilization_t, aip)", offsetof(hlml_utilization_t, aip)},
-		{"sizeof(old_hlml_utilization_t)", sizeof(old_hlml_utilization_t)},
-		{"sizeof(hlml_memory_t)", sizeof(hlml_memory_t)},
-		{"offsetof(hlml_memory_t, free)", offsetof(hlml_memory_t, free)},
-		{"offsetof(hlml_memory_t, total)", offsetof(hlml_memory_t, total)},
-		{"offsetof(hlml_memory_t, used)", offsetof(hlml_memory_t, used)},
-		{"sizeof(hlml_event_data_t)", sizeof(hlml_event_data_t)},
-		{"offsetof(hlml_event_data_t, device)", offsetof(hlml_event_data_t, device)},
-		{"offsetof(hlml_event_data_t, event_type)", offsetof(hlml_event_data_t, event_type)},
-		{"sizeof(mask)", PORTS_ARR_SIZE * sizeof(uint64_t)},
-	};
-	for (size_t i = 0; i < sizeof(layout) / sizeof(layout[0]); i++) {
-		if (strcmp(what, layout[i].name) == 0)
-			return layout[i].value;
-	}
+#define LAYOUT(name, expr, abi)                                                                              \
+	if (strcmp(what, name) == 0)                                                                         \
+		return (long)(expr);
+	FAKEHLML_LAYOUTS(LAYOUT)
+#undef LAYOUT
 	return -1;
 }
