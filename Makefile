@@ -82,14 +82,14 @@ test-deps:
 unit-test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 
-## fuzz-test: fuzz every parser of outside text for FUZZTIME each: hl-smi's CSV and `-n link`/`-n ports` output, sysfs
-## attributes, the check of identity strings. A crasher is written to the package's testdata/fuzz/<target>/: commit it,
+## fuzz-test: fuzz every parser of outside text for FUZZTIME each: hl-smi's CSV, `-n link`/`-n ports` and `-n stats`
+## output, sysfs attributes, the hwmon sensors configuration, the check of identity strings. A crasher is written to the package's testdata/fuzz/<target>/: commit it,
 ## it then runs as a regression case in every `go test`. Seeds: the recorded outputs in testdata and testdata/fuzz.
 ## (FuzzScrapeIdentity in receiver/gaudireceiver, the same check through a whole scrape, runs on its seeds in unit-test;
 ## fuzz it by hand: its instrumented build takes minutes.)
 FUZZTIME ?= 3s
 FUZZ_TARGETS = internal/hpu:FuzzCheckText internal/hlsmi:FuzzParseQuery internal/hlsmi:FuzzParseLinks \
-               internal/sysfs:FuzzReadAttribute
+               internal/hlsmi:FuzzParseNICStats internal/sysfs:FuzzReadAttribute internal/hwmon:FuzzParseConfig
 fuzz-test:
 	@for target in $(FUZZ_TARGETS); do \
 	  pkg=./receiver/gaudireceiver/$${target%%:*}; fn=$${target##*:}; \
