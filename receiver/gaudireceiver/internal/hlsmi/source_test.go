@@ -370,14 +370,15 @@ func TestReadHostileStrings(t *testing.T) {
 }
 
 // hl-smi's exit status and its output are judged apart: the rows it printed are used, and the
-// status is reported; so are the NIC links it printed.
+// status is reported; so are the NIC links and counters it printed.
 func TestReadNonZeroExitWithOutput(t *testing.T) {
 	env := syntheticEnv()
 	env[hlsmitest.EnvExitAfter] = "1"
 	env[hlsmitest.EnvStderr] = "hpu 0000:b4:00.0: query timed out"
-	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{"link.txt": "port 0: UP\n", "ports.txt": "port 0: external\n"})
+	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{"link.txt": "port 8: UP\n", "ports.txt": "port 8: external\n",
+		"stats.txt": readFixture(t, "SYNTHETIC_gaudi2_n_stats.txt")})
 	cfg, logFile := useFake(t, env)
-	s := startSource(t, cfg, Options{NICLinks: true})
+	s := startSource(t, cfg, Options{NICLinks: true, NIC: hpu.NICOptions{Counters: true}})
 
 	for range 2 {
 		devs, err := read(t, s)
@@ -385,16 +386,22 @@ func TestReadNonZeroExitWithOutput(t *testing.T) {
 		for _, d := range devs {
 			require.NoError(t, d.Err)
 			assert.True(t, d.Power.Valid)
-			assert.Equal(t, []hpu.NICPort{{Port: 0, External: true, Up: hpu.Some(true)}}, d.NICPorts)
+			require.Len(t, d.NICPorts, 1)
+			p := d.NICPorts[0]
+			assert.Equal(t, int64(8), p.Port)
+			assert.True(t, p.External)
+			assert.Equal(t, hpu.Some(true), p.Up)
+			assert.True(t, p.Counters.ReceiveBytes.Valid, "the counters hl-smi printed are used")
 		}
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `-Q index,uuid`)
 		assert.Contains(t, err.Error(), `exit status 1; stderr: "hpu 0000:b4:00.0: query timed out"`)
 		assert.Contains(t, err.Error(), "-n link -i 0000:43:00.0: exit status 1")
+		assert.Contains(t, err.Error(), "-n stats -i 0000:43:00.0: exit status 1")
 	}
 	var ports int
 	for _, run := range loggedRuns(t, logFile) {
 		ports += strings.Count(run, "-n ports -i ")
 	}
-	assert.Equal(t, 16, ports, "port types from a failed run are used but not cached")
+	assert.Equal(t, 2*8*2, ports, "port types from a failed run are used but not cached: asked for links and counters on every read")
 }

@@ -85,13 +85,14 @@ func mergeCounters(d *hpu.Device, ports []hpu.NICPort) {
 
 // nicStats runs `hl-smi -n stats -i <bus>` and keeps the ports Options.NIC wants.
 func (s *Source) nicStats(ctx context.Context, bus string) ([]hpu.NICPort, error) {
-	external, err := s.portTypes(ctx, bus)
-	if err != nil {
-		return nil, err
+	external, typesErr := s.portTypes(ctx, bus)
+	if external == nil {
+		return nil, typesErr
 	}
-	out, err := s.runner.run(ctx, "-n", "stats", "-i", bus)
-	if err != nil {
-		return nil, err
+	// As for the query, the lines printed are used whatever the exit status, which is reported.
+	out, runErr := s.runner.run(ctx, "-n", "stats", "-i", bus)
+	if out == "" && runErr != nil {
+		return nil, errors.Join(typesErr, runErr)
 	}
 	all, err := parseNICStats(out, s.opts.NIC)
 	var ports []hpu.NICPort
@@ -104,7 +105,7 @@ func (s *Source) nicStats(ctx context.Context, bus string) ([]hpu.NICPort, error
 	if err != nil {
 		err = fmt.Errorf("-n stats -i %s: %w", bus, err)
 	}
-	return ports, err
+	return ports, errors.Join(typesErr, runErr, err)
 }
 
 // parseNICStats reads `hl-smi -n stats` output: a "port N:" line, then that port's indented
