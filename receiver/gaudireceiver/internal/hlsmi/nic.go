@@ -73,20 +73,27 @@ func (s *Source) readNICLinks(ctx context.Context, devs []hpu.Device) error {
 // nicPorts reads the link state of the device's ports. `hl-smi -n link` lists the internal
 // (scale-up) ports by default; a port that `-n ports` does not call external is internal.
 func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error) {
+	external, out, err := s.runNIC(ctx, "link", bus)
+	if out == "" {
+		return nil, err
+	}
+	ports, parseErr := parseLinks(out, external)
+	if parseErr != nil {
+		parseErr = fmt.Errorf("-n link -i %s: %w", bus, parseErr)
+	}
+	return ports, errors.Join(err, parseErr)
+}
+
+// runNIC runs `hl-smi -n <what> -i <bus>` once the device's port types are known, and returns
+// them with its output. As for the query, the lines printed are used whatever the exit status:
+// err reports it, and port types from a run that failed the same way.
+func (s *Source) runNIC(ctx context.Context, what, bus string) (external map[int64]bool, out string, err error) {
 	external, typesErr := s.portTypes(ctx, bus)
 	if external == nil {
-		return nil, typesErr
+		return nil, "", typesErr
 	}
-	// As for the query, the lines printed are used whatever the exit status, which is reported.
-	out, runErr := s.runner.run(ctx, "-n", "link", "-i", bus)
-	if out == "" && runErr != nil {
-		return nil, errors.Join(typesErr, runErr)
-	}
-	ports, err := parseLinks(out, external)
-	if err != nil {
-		err = fmt.Errorf("-n link -i %s: %w", bus, err)
-	}
-	return ports, errors.Join(typesErr, runErr, err)
+	out, runErr := s.runner.run(ctx, "-n", what, "-i", bus)
+	return external, out, errors.Join(typesErr, runErr)
 }
 
 // parseLinks reads `hl-smi -n link` output; a port that external does not call external is

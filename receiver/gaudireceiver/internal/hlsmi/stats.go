@@ -85,14 +85,9 @@ func mergeCounters(d *hpu.Device, ports []hpu.NICPort) {
 
 // nicStats runs `hl-smi -n stats -i <bus>` and keeps the ports Options.NIC wants.
 func (s *Source) nicStats(ctx context.Context, bus string) ([]hpu.NICPort, error) {
-	external, typesErr := s.portTypes(ctx, bus)
-	if external == nil {
-		return nil, typesErr
-	}
-	// As for the query, the lines printed are used whatever the exit status, which is reported.
-	out, runErr := s.runner.run(ctx, "-n", "stats", "-i", bus)
-	if out == "" && runErr != nil {
-		return nil, errors.Join(typesErr, runErr)
+	external, out, runErr := s.runNIC(ctx, "stats", bus)
+	if out == "" {
+		return nil, runErr
 	}
 	all, err := parseNICStats(out, s.opts.NIC)
 	var ports []hpu.NICPort
@@ -105,7 +100,7 @@ func (s *Source) nicStats(ctx context.Context, bus string) ([]hpu.NICPort, error
 	if err != nil {
 		err = fmt.Errorf("-n stats -i %s: %w", bus, err)
 	}
-	return ports, errors.Join(typesErr, runErr, err)
+	return ports, errors.Join(runErr, err)
 }
 
 // parseNICStats reads `hl-smi -n stats` output: a "port N:" line, then that port's indented
