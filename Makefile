@@ -13,9 +13,11 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             otelcol-gaudi/main.go otelcol-gaudi/main_others.go otelcol-gaudi/main_windows.go \
             otelcol-gaudi/components.go otelcol-gaudi/go.mod otelcol-gaudi/go.sum \
             dashboards/alerts.json dashboards/hpu-monitoring.json dashboards/infrastructure.json \
-            dashboards/training-performance.json docs/dashboards
+            dashboards/training-performance.json docs/dashboards \
+            deploy/kubernetes/kube-prometheus-stack/prometheusrule.yaml \
+            deploy/kubernetes/kube-prometheus-stack/dashboards.yaml
 
-.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test fuzz-test rules-test e2e-test bench lint generate check-generated tools clean
+.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test fuzz-test rules-test e2e-test bench lint generate check-generated tools clean package
 
 all: build
 
@@ -23,6 +25,12 @@ all: build
 build:
 	@# CGO off, as ocb builds: HLML is loaded with purego, not cgo.
 	cd otelcol-gaudi && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) .
+
+## package: dist/otelcol-gaudi_<version>_<arch>.deb and dist/otelcol-gaudi-<version>-1.<arch>.rpm with the
+## binary, the systemd unit and /etc/otelcol-gaudi (deploy/package/nfpm.yaml, built by nfpm as a library)
+VERSION ?= $(shell sed -n 's/^  version: *//p' builder-config.yaml | head -1)
+package: build
+	$(GO) run ./internal/tools/pkgbuild -bin $(BIN) -version $(VERSION) -out dist
 
 ## run: build and start the collector on the demo config (simulated HPUs)
 run: build
@@ -63,7 +71,8 @@ monitor-down:
 test: test-deps lint check-generated unit-test fuzz-test hlml-asan-test rules-test e2e-test
 
 ## test-deps: the real Prometheus and Alertmanager, and Debian's Python with PyTorch and prometheus_client
-## for the prometheus_client training ranks (Debian packages) that the end-to-end tests run
+## for the prometheus_client training ranks (Debian packages) that the end-to-end tests run; systemd-analyze
+## and rpm for the package tests
 test-deps:
 	@# prometheus-alertmanager installs its server as prometheus-alertmanager, beside amtool.
 	@# /usr/bin/python3, not the python3 on PATH: only Debian's interpreter sees Debian's Python packages.
@@ -73,6 +82,8 @@ test-deps:
 	  missing="$$missing prometheus-alertmanager"; \
 	/usr/bin/python3 -c 'import torch' 2>/dev/null || missing="$$missing python3-torch"; \
 	/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing="$$missing python3-prometheus-client"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v rpm >/dev/null || missing="$$missing rpm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing the Debian packages$$missing for the end-to-end tests"; \
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
@@ -152,4 +163,4 @@ $(BUILDER):
 tools: $(BUILDER)
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin .tools dist

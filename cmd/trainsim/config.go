@@ -28,6 +28,10 @@ type config struct {
 	endpoint       string
 	protocol       string // grpc or http
 	insecure       bool
+	caFile         string // TLS: the CA that signed the collector's certificate
+	certFile       string // mTLS: this client's certificate and key
+	keyFile        string
+	tokenFile      string // a bearer token sent as "Authorization: Bearer <token>"
 	exportInterval time.Duration
 
 	serviceName string
@@ -72,7 +76,11 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 
 	fs.StringVar(&c.endpoint, "endpoint", defaultGRPCEndpoint, "OTLP `host:port` of the collector ("+defaultHTTPEndpoint+" when -protocol http and this flag is not given)")
 	fs.StringVar(&c.protocol, "protocol", "grpc", "OTLP transport: grpc or http")
-	fs.BoolVar(&c.insecure, "insecure", true, "plain-text connection (false: TLS with the system's roots)")
+	fs.BoolVar(&c.insecure, "insecure", true, "plain-text connection (false: TLS with the system's roots, or -ca-file); any TLS flag below implies false")
+	fs.StringVar(&c.caFile, "ca-file", "", "TLS: PEM `file` of the CA that signed the collector's certificate (default: the system's roots)")
+	fs.StringVar(&c.certFile, "cert-file", "", "mTLS: PEM `file` of this client's certificate (with -key-file)")
+	fs.StringVar(&c.keyFile, "key-file", "", "mTLS: PEM `file` of this client's private key (with -cert-file)")
+	fs.StringVar(&c.tokenFile, "bearer-token-file", "", "`file` holding a bearer token, sent as \"Authorization: Bearer <token>\" with every export")
 	fs.DurationVar(&c.exportInterval, "export-interval", 5*time.Second, "how often metrics and batched log records are sent")
 
 	fs.StringVar(&c.serviceName, "service-name", "trainsim", "service.name of every rank (Loki's main index label)")
@@ -108,10 +116,16 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	endpointSet := false
-	fs.Visit(func(f *flag.Flag) { endpointSet = endpointSet || f.Name == "endpoint" })
-	if !endpointSet && c.protocol == "http" {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["endpoint"] && c.protocol == "http" {
 		c.endpoint = defaultHTTPEndpoint
+	}
+	if tlsFlags := c.caFile != "" || c.certFile != "" || c.keyFile != ""; tlsFlags {
+		if set["insecure"] && c.insecure {
+			return config{}, errors.New("-insecure=true contradicts -ca-file, -cert-file and -key-file, which need TLS")
+		}
+		c.insecure = false
 	}
 	if c.worldSize == 0 {
 		c.worldSize = c.ranks
@@ -139,6 +153,7 @@ func (c config) validate() error {
 	check(c.protocol == "grpc" || c.protocol == "http", "-protocol %q: want grpc or http", c.protocol)
 	check(c.endpoint != "", "-endpoint is empty")
 	check(c.exportInterval > 0, "-export-interval must be positive")
+	check((c.certFile == "") == (c.keyFile == ""), "-cert-file and -key-file go together")
 	check(c.serviceName != "", "-service-name is empty")
 	check(c.jobID != "", "-job-id is empty")
 	check(c.ranks >= 1, "-ranks %d: want at least 1", c.ranks)

@@ -4,24 +4,34 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
+
+	"go.opentelemetry.io/collector/config/confighttp"
 )
 
 const defaultEndpoint = "127.0.0.1:13134"
 
-// Config is the hpu_health extension's configuration.
+// Config is the hpu_health extension's configuration: the collector's standard HTTP server settings,
+// so `endpoint`, `tls` and `auth` mean what they mean on every other collector endpoint.
 type Config struct {
-	// Endpoint is the host:port that /health and /ready are served on.
-	Endpoint string `mapstructure:"endpoint"`
-	_        struct{}
+	confighttp.ServerConfig `mapstructure:",squash"`
 }
 
-// Validate checks that the endpoint is a host:port.
+func createDefaultConfig() *Config {
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = defaultEndpoint
+	// Requests are tiny GETs: a client slow to send its headers only holds a connection open.
+	server.ReadHeaderTimeout = 5 * time.Second
+	return &Config{ServerConfig: server}
+}
+
+// Validate checks that the endpoint is a host:port; the server settings validate themselves.
 func (c *Config) Validate() error {
-	if c.Endpoint == "" {
+	if c.NetAddr.Endpoint == "" {
 		return errors.New("endpoint must not be empty")
 	}
-	if _, _, err := net.SplitHostPort(c.Endpoint); err != nil {
-		return fmt.Errorf("endpoint %q: %w", c.Endpoint, err)
+	if _, _, err := net.SplitHostPort(c.NetAddr.Endpoint); err != nil {
+		return fmt.Errorf("endpoint %q: %w", c.NetAddr.Endpoint, err)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -20,15 +19,13 @@ import (
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver"
 )
 
-// readHeaderTimeout bounds a slow client's request headers, so it cannot hold a connection open.
-const readHeaderTimeout = 5 * time.Second
-
 // Extension is the hpu_health extension.
 type Extension struct {
-	cfg    *Config
-	logger *zap.Logger
-	now    func() time.Time
-	state  state
+	cfg       *Config
+	telemetry component.TelemetrySettings
+	logger    *zap.Logger
+	now       func() time.Time
+	state     state
 
 	server *http.Server
 	done   sync.WaitGroup
@@ -39,8 +36,8 @@ var (
 	_ gaudireceiver.HealthReporter = (*Extension)(nil)
 )
 
-func newExtension(cfg *Config, logger *zap.Logger, now func() time.Time) *Extension {
-	return &Extension{cfg: cfg, logger: logger, now: now}
+func newExtension(cfg *Config, telemetry component.TelemetrySettings, now func() time.Time) *Extension {
+	return &Extension{cfg: cfg, telemetry: telemetry, logger: telemetry.Logger, now: now}
 }
 
 // ReportScrape implements gaudireceiver.HealthReporter.
@@ -48,16 +45,21 @@ func (e *Extension) ReportScrape(id component.ID, source string, devices, readab
 	e.state.report(id, scrape{source: source, devices: devices, readable: readable, at: at, interval: interval})
 }
 
-// Start listens on the endpoint; a port in use fails the collector's start.
-func (e *Extension) Start(_ context.Context, host component.Host) error {
-	ln, err := net.Listen("tcp", e.cfg.Endpoint)
-	if err != nil {
-		return fmt.Errorf("hpu_health: listening on %s: %w", e.cfg.Endpoint, err)
-	}
+// Start listens on the endpoint with the configured TLS and authenticator (confighttp does both, as
+// for every collector endpoint); a port in use or an unreadable certificate fails the collector's start.
+func (e *Extension) Start(ctx context.Context, host component.Host) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", e.serveHealth)
 	mux.HandleFunc("GET /ready", e.serveReady)
-	e.server = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	server, err := e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, mux)
+	if err != nil {
+		return fmt.Errorf("hpu_health: %w", err)
+	}
+	ln, err := e.cfg.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("hpu_health: listening on %s: %w", e.cfg.NetAddr.Endpoint, err)
+	}
+	e.server = server
 	e.done.Add(1)
 	go func() {
 		defer e.done.Done()

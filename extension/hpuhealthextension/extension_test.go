@@ -30,19 +30,38 @@ var (
 	gaudiNode = component.MustNewIDWithName("gaudi", "node")
 )
 
-// startOnFreePort starts the extension on a free loopback port with the given clock and returns
-// its base URL; it is shut down when the test ends.
-func startOnFreePort(t *testing.T, c *clock) (*Extension, string) {
+// configAt is the default configuration with the given endpoint.
+func configAt(endpoint string) *Config {
+	cfg := createDefaultConfig()
+	cfg.NetAddr.Endpoint = endpoint
+	return cfg
+}
+
+// freeEndpoint is a loopback host:port that the kernel picked as free and released again.
+func freeEndpoint(t *testing.T) string {
 	t.Helper()
-	// The kernel picks a free port, which is released for the extension to listen on.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	endpoint := ln.Addr().String()
 	require.NoError(t, ln.Close())
-	ext := newExtension(&Config{Endpoint: endpoint}, extensiontest.NewNopSettings(metadata.Type).Logger, c.now)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	return endpoint
+}
+
+// startOnFreePort starts the extension on a free loopback port with the given clock and returns
+// its base URL; it is shut down when the test ends.
+func startOnFreePort(t *testing.T, c *clock) (*Extension, string) {
+	t.Helper()
+	cfg := configAt(freeEndpoint(t))
+	return startWith(t, cfg, componenttest.NewNopHost(), c), "http://" + cfg.NetAddr.Endpoint
+}
+
+// startWith starts the extension on cfg with host's extensions; it is shut down when the test ends.
+func startWith(t *testing.T, cfg *Config, host component.Host, c *clock) *Extension {
+	t.Helper()
+	ext := newExtension(cfg, componenttest.NewNopTelemetrySettings(), c.now)
+	require.NoError(t, ext.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	return ext, "http://" + endpoint
+	return ext
 }
 
 func get(t *testing.T, url string, body any) int {
@@ -176,7 +195,7 @@ func TestStartFailsOnPortInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	ext := newExtension(&Config{Endpoint: ln.Addr().String()}, extensiontest.NewNopSettings(metadata.Type).Logger, time.Now)
+	ext := newExtension(configAt(ln.Addr().String()), componenttest.NewNopTelemetrySettings(), time.Now)
 	err = ext.Start(context.Background(), componenttest.NewNopHost())
 	require.ErrorContains(t, err, "hpu_health: listening on "+ln.Addr().String())
 	assert.NoError(t, ext.Shutdown(context.Background()), "shutdown after a failed start")
@@ -186,7 +205,9 @@ func TestFactory(t *testing.T) {
 	f := NewFactory()
 	assert.Equal(t, metadata.Type, f.Type())
 	cfg := f.CreateDefaultConfig().(*Config)
-	assert.Equal(t, "127.0.0.1:13134", cfg.Endpoint)
+	assert.Equal(t, "127.0.0.1:13134", cfg.NetAddr.Endpoint)
+	assert.False(t, cfg.TLS.HasValue(), "plain HTTP unless tls is configured")
+	assert.False(t, cfg.Auth.HasValue(), "no authenticator unless auth is configured")
 	require.NoError(t, cfg.Validate())
 
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
@@ -197,8 +218,8 @@ func TestFactory(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	for _, endpoint := range []string{"", "13134", "localhost"} {
 		t.Run(fmt.Sprintf("%q", endpoint), func(t *testing.T) {
-			assert.Error(t, (&Config{Endpoint: endpoint}).Validate())
+			assert.Error(t, configAt(endpoint).Validate())
 		})
 	}
-	assert.NoError(t, (&Config{Endpoint: ":13134"}).Validate())
+	assert.NoError(t, configAt(":13134").Validate())
 }

@@ -13,9 +13,9 @@ import (
 // NewFactory returns the factory of the hpu_health extension.
 func NewFactory() extension.Factory {
 	return extension.NewFactory(metadata.Type,
-		func() component.Config { return &Config{Endpoint: defaultEndpoint} },
+		func() component.Config { return createDefaultConfig() },
 		func(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {
-			return newExtension(cfg.(*Config), set.Logger, time.Now), nil
+			return newExtension(cfg.(*Config), set.TelemetrySettings, time.Now), nil
 		},
 		metadata.ExtensionStability)
 }

@@ -15,6 +15,12 @@ func perDevice(expr string) string { return "max by (" + byDevice + ") (" + expr
 
 const deviceLegend = "{{instance}} HPU {{hpu_index}}"
 
+// powerLimit is the power cap in force, or the default limit where the library cannot report the cap, as
+// HPUPowerAtLimit reads it.
+func powerLimit() string {
+	return "(" + hpu("hpu_power_limit_watts") + " or " + hpu("hpu_power_limit_default_watts") + ")"
+}
+
 func hpuBoard() board {
 	return board{
 		file:  "hpu-monitoring",
@@ -209,11 +215,11 @@ func hpuThermalPower() []panel {
 			queries: []query{prom(perDevice(hpu("hpu_temperature_celsius", `hpu_sensor="on_board"`)), deviceLegend)},
 		}, thresholdLines),
 		timeSeries(spec{title: "Power draw against the limit", unit: "percentunit", min: ptr(0.0),
-			desc: "Is any HPU at its power cap? Power over the device's own power limit; HPUPowerAtLimit fires at 100 % " +
+			desc: "Is any HPU at its power cap? Power over the cap in force (the default limit where none is reported); HPUPowerAtLimit fires at 100 % " +
 				"for 5 minutes. A draw far above the limit is a broken sensor or card.",
 			th:      thresholds("green", step{0.95, "orange"}, step{1, "red"}),
 			alerts:  []string{"HPUPowerAtLimit"},
-			queries: []query{prom(perDevice(hpu("hpu_power_watts")+` / `+hpu("hpu_power_limit_watts")), deviceLegend)},
+			queries: []query{prom(perDevice(hpu("hpu_power_watts")+` / `+powerLimit()), deviceLegend)},
 		}, thresholdLines),
 		timeSeries(spec{title: "Power draw", unit: "watt", min: ptr(0.0),
 			desc:      "How many watts does each HPU draw, against the lowest power limit of the selected devices (dashed)?",
@@ -221,7 +227,7 @@ func hpuThermalPower() []panel {
 			overrides: []override{dashedSeries("lowest power limit")},
 			queries: []query{
 				prom(perDevice(hpu("hpu_power_watts")), deviceLegend),
-				prom(`min(`+hpu("hpu_power_limit_watts")+`)`, "lowest power limit"),
+				prom(`min(`+powerLimit()+`)`, "lowest power limit"),
 			},
 		}),
 		barGauge(spec{title: "Energy per host in the time range", unit: "kwatth", w: 6,
