@@ -17,7 +17,7 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             deploy/kubernetes/kube-prometheus-stack/prometheusrule.yaml \
             deploy/kubernetes/kube-prometheus-stack/dashboards.yaml
 
-.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test rules-test e2e-test bench lint generate check-generated tools clean package
+.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test fuzz-test rules-test e2e-test bench lint generate check-generated tools clean package
 
 all: build
 
@@ -68,7 +68,7 @@ monitor-down:
 	deploy/monitor.sh down
 
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
-test: test-deps lint check-generated unit-test hlml-asan-test rules-test e2e-test
+test: test-deps lint check-generated unit-test fuzz-test hlml-asan-test rules-test e2e-test
 
 ## test-deps: the real Prometheus and Alertmanager, and Debian's Python with PyTorch and prometheus_client
 ## for the prometheus_client training ranks (Debian packages) that the end-to-end tests run; systemd-analyze
@@ -92,6 +92,21 @@ test-deps:
 
 unit-test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+## fuzz-test: fuzz every parser of outside text for FUZZTIME each: hl-smi's CSV, `-n link`/`-n ports` and `-n stats`
+## output, sysfs attributes, the hwmon sensors configuration, the check of identity strings. A crasher is written to the package's testdata/fuzz/<target>/: commit it,
+## it then runs as a regression case in every `go test`. Seeds: the recorded outputs in testdata and testdata/fuzz.
+## (FuzzScrapeIdentity in receiver/gaudireceiver, the same check through a whole scrape, runs on its seeds in unit-test;
+## fuzz it by hand: its instrumented build takes minutes.)
+FUZZTIME ?= 3s
+FUZZ_TARGETS = internal/hpu:FuzzCheckText internal/hlsmi:FuzzParseQuery internal/hlsmi:FuzzParseLinks \
+               internal/hlsmi:FuzzParseNICStats internal/sysfs:FuzzReadAttribute internal/hwmon:FuzzParseConfig
+fuzz-test:
+	@for target in $(FUZZ_TARGETS); do \
+	  pkg=./receiver/gaudireceiver/$${target%%:*}; fn=$${target##*:}; \
+	  echo "fuzzing $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 ## hlml-asan-test: the HLML source's tests against a fake libhlml.so built with AddressSanitizer, in a
 ## CGO_ENABLED=0 test binary as ocb builds (ASan watches the library's side; Go's buffers carry guard bytes)

@@ -139,8 +139,13 @@ func eventLogs(events []hpu.Event, res pcommon.Resource) plog.Logs {
 	records.EnsureCapacity(len(events))
 	for _, e := range events {
 		sev, ok := eventSeverity[e.Kind]
+		kind := string(e.Kind)
 		if !ok {
-			sev.number, sev.text = plog.SeverityNumberError, string(e.Kind)
+			// A kind the receiver does not know is passed on as the source names it, if printable.
+			if hpu.CheckText(kind) != "" {
+				kind = "unknown"
+			}
+			sev.number, sev.text = plog.SeverityNumberError, kind
 		}
 		lr := records.AppendEmpty()
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(e.Time))
@@ -151,8 +156,14 @@ func eventLogs(events []hpu.Event, res pcommon.Resource) plog.Logs {
 		lr.Body().SetStr(fmt.Sprintf("HPU %d: %s", e.Index, sev.text))
 		attrs := lr.Attributes()
 		attrs.PutInt("hpu.index", e.Index)
-		attrs.PutStr("hpu.uuid", e.UUID)
-		attrs.PutStr("hpu.event", string(e.Kind))
+		// The UUID is the library's text, checked as the metrics' identities are; an event is
+		// never dropped for it, its record only goes without the UUID.
+		uuid := e.UUID
+		if hpu.CheckText(uuid) != "" {
+			uuid = ""
+		}
+		attrs.PutStr("hpu.uuid", uuid)
+		attrs.PutStr("hpu.event", kind)
 	}
 	return logs
 }

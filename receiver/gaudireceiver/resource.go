@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
 // attrHostName is the semantic-conventions attribute naming the host the HPUs are in.
@@ -19,6 +21,10 @@ func hostResource(cfg *Config, hostname func() (string, error)) (pcommon.Resourc
 		if name, err = hostname(); err != nil || name == "" {
 			return pcommon.Resource{}, fmt.Errorf("host_name is not set and the OS hostname cannot be read (%v); set host_name", err)
 		}
+	}
+	// The kernel takes any bytes as hostname, and the name becomes a label on every series.
+	if reason := hpu.CheckText(name); reason != "" {
+		return pcommon.Resource{}, fmt.Errorf("host name %s is %s; set host_name", hpu.QuoteText(name), reason)
 	}
 	res := pcommon.NewResource()
 	res.Attributes().PutStr(attrHostName, name)

@@ -25,4 +25,7 @@ func TestHostResource(t *testing.T) {
 	cfg.HostName = ""
 	_, err = hostResource(cfg, noName)
 	assert.EqualError(t, err, "host_name is not set and the OS hostname cannot be read (uname failed); set host_name")
+
+	_, err = hostResource(cfg, func() (string, error) { return "node\x1b[2J", nil })
+	assert.EqualError(t, err, `host name "node\x1b[2J" is unprintable character U+001B (byte 4); set host_name`)
 }

@@ -3,6 +3,7 @@ package gaudireceiver
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
@@ -83,8 +84,9 @@ func newSanitizer(cfg SanityConfig, logger *zap.Logger) *sanitizer {
 	return &sanitizer{cfg: cfg, logger: logger, rejected: map[rejectKey]int64{}}
 }
 
-// check invalidates the impossible readings of d.
+// check invalidates the impossible readings of d and clears its unprintable strings.
 func (s *sanitizer) check(d *hpu.Device) {
+	s.checkText(d)
 	temp := s.cfg.Temperature
 	s.float(d, "hpu.temperature", &d.TemperatureOnChip, temp.contains)
 	s.float(d, "hpu.temperature", &d.TemperatureOnBoard, temp.contains)
@@ -112,6 +114,52 @@ func (s *sanitizer) check(d *hpu.Device) {
 		d.MemoryUsed.Valid = false
 		d.MemoryFree.Valid = false
 	}
+}
+
+// checkText clears the descriptive strings of d that are not printable text (hpu.CheckText), so
+// that they never reach hpu.info's attributes, and counts them as rejected hpu.info readings.
+// They only describe the device: an unprogrammed serial EEPROM (all 0xFF) must not fail it. A
+// raw NIC counter whose name is not printable is dropped the same way (the sources check the
+// names too; this is where every source's text passes).
+func (s *sanitizer) checkText(d *hpu.Device) {
+	info := &d.Info
+	for _, f := range [...]struct {
+		attr string
+		v    *string
+	}{
+		{"hpu.model", &info.Model},
+		{"hpu.serial", &info.Serial},
+		{"hpu.pci.bus_id", &info.PCIBusID},
+		{"hpu.driver.version", &info.DriverVersion},
+		{"hpu.firmware.version", &info.FirmwareVersion},
+	} {
+		if reason := hpu.CheckText(*f.v); reason != "" {
+			s.rejectText(d, "hpu.info", f.attr, *f.v, reason)
+			*f.v = ""
+		}
+	}
+	for i := range d.NICPorts {
+		p := &d.NICPorts[i]
+		p.Stats = slices.DeleteFunc(p.Stats, func(st hpu.NICStat) bool {
+			reason := hpu.CheckText(st.Name)
+			if reason != "" {
+				s.rejectText(d, "hpu.nic.stat", "hpu.nic.stat.name", st.Name, reason)
+			}
+			return reason != ""
+		})
+	}
+}
+
+// rejectText counts a string dropped from metric's attribute attr, and logs it once per device
+// and metric.
+func (s *sanitizer) rejectText(d *hpu.Device, metric, attr, value, reason string) {
+	key := rejectKey{index: d.Index, uuid: d.UUID, metric: metric}
+	if s.rejected[key] == 0 {
+		s.logger.Warn("Dropping an HPU string that is not printable text; further ones for this device and metric are only counted",
+			zap.Int64("hpu.index", d.Index), zap.String("hpu.uuid", d.UUID), zap.String("attribute", attr),
+			zap.String("value", hpu.QuoteText(value)), zap.String("reason", reason))
+	}
+	s.rejected[key]++
 }
 
 func (s *sanitizer) float(d *hpu.Device, metric string, v *hpu.Value[float64], ok func(float64) bool) {

@@ -31,6 +31,7 @@ type gaudiScraper struct {
 	failing bool           // the last scrape had errors; reported as component status
 	source  hpu.Source
 	sanity  *sanitizer
+	tracker *deviceTracker
 	mb      *metadata.MetricsBuilder
 	// resource names the host; every scrape's metrics carry it.
 	resource pcommon.Resource
@@ -64,6 +65,7 @@ func (s *gaudiScraper) start(ctx context.Context, host component.Host) error {
 	s.host = host
 	s.source = src
 	s.sanity = newSanitizer(s.cfg.Sanity, s.settings.Logger)
+	s.tracker = newDeviceTracker()
 	s.mb = metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings, metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
 	s.settings.Logger.Info("Reading HPU telemetry", zap.String("source", src.Name()))
 	return nil
@@ -88,9 +90,15 @@ func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		s.errors++
 		errs.AddPartial(1, fmt.Errorf("reading source %q: %w", s.source.Name(), err))
 	}
+	// Identities are checked before anything reaches an attribute (see identity.go).
+	devices, idErrs := s.tracker.check(devices)
+	for _, e := range idErrs {
+		s.errors++
+		errs.AddPartial(1, e)
+	}
 	for i := range devices {
 		d := &devices[i]
-		s.recordHealth(ts, d)
+		s.recordHealth(ts, d.Index, d.UUID, d.Health())
 		if d.Err != nil {
 			s.errors++
 			errs.AddPartial(1, fmt.Errorf("hpu %d (%s): %w", d.Index, d.UUID, d.Err))
@@ -98,6 +106,18 @@ func (s *gaudiScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 		}
 		s.sanity.check(d)
 		s.recordDevice(ts, d)
+	}
+	// A device seen before that this read lacks is unknown now: a dashboard must not keep
+	// showing its last state. A failed read already explains its absence.
+	for _, ref := range s.tracker.missing() {
+		s.recordHealth(ts, ref.index, ref.uuid, hpu.HealthUnknown)
+		if err == nil {
+			s.errors++
+			errs.AddPartial(1, fmt.Errorf("hpu %d (%s): missing from the source's read; its health is unknown", ref.index, ref.uuid))
+		}
+	}
+	for _, ref := range s.tracker.retired {
+		s.recordHealth(ts, ref.index, ref.uuid, hpu.HealthUnknown)
 	}
 	s.sanity.record(s.mb, ts)
 
@@ -128,8 +148,7 @@ func (s *gaudiScraper) reportStatus(err error) {
 	}
 }
 
-func (s *gaudiScraper) recordHealth(ts pcommon.Timestamp, d *hpu.Device) {
-	health := d.Health()
+func (s *gaudiScraper) recordHealth(ts pcommon.Timestamp, index int64, uuid string, health hpu.Health) {
 	for _, h := range [...]struct {
 		state hpu.Health
 		attr  metadata.AttributeHpuState
@@ -137,8 +156,9 @@ func (s *gaudiScraper) recordHealth(ts pcommon.Timestamp, d *hpu.Device) {
 		{hpu.HealthOK, metadata.AttributeHpuStateOk},
 		{hpu.HealthDegraded, metadata.AttributeHpuStateDegraded},
 		{hpu.HealthFailed, metadata.AttributeHpuStateFailed},
+		{hpu.HealthUnknown, metadata.AttributeHpuStateUnknown},
 	} {
-		s.mb.RecordHpuHealthDataPoint(ts, boolInt(h.state == health), d.Index, d.UUID, h.attr)
+		s.mb.RecordHpuHealthDataPoint(ts, boolInt(h.state == health), index, uuid, h.attr)
 	}
 }
 

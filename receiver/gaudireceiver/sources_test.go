@@ -135,7 +135,7 @@ func deviceSeries(md pmetric.Metrics) map[int64][]string {
 // onlyFailedHealth is what a failed device reports: its health, nothing else.
 func onlyFailedHealth(index int64, uuid string) []string {
 	var want []string
-	for _, state := range []string{"degraded", "failed", "ok"} {
+	for _, state := range []string{"degraded", "failed", "ok", "unknown"} {
 		attrs := map[string]any{"hpu.index": index, "hpu.uuid": uuid, "hpu.state": state}
 		want = append(want, fmt.Sprintf("hpu.health%v %d", attrs, boolInt(state == "failed")))
 	}

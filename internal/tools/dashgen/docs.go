@@ -29,6 +29,7 @@ var ruleFiles = map[string]string{
 	"HPUNICLinkDown":             "hpu.rules.yaml",
 	"HPURowReplacementPending":   "hpu.rules.yaml",
 	"HPUDeviceFailed":            "hpu.rules.yaml",
+	"HPUHealthUnknown":           "hpu.rules.yaml",
 	"HPUPowerAtLimit":            "hpu.rules.yaml",
 	"HPUTemperatureNearSlowdown": "hpu.rules.yaml",
 	"TrainingStalled":            "training.rules.yaml",

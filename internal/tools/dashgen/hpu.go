@@ -67,8 +67,9 @@ func hpuHealthStats() []panel {
 			desc:    "How many of the selected HPUs report the health state ok?",
 			th:      thresholds("blue"),
 			queries: []query{prom(`sum(`+perDevice(hpu("hpu_health", `hpu_state="ok"`))+`)`, "")}}),
-		count("Degraded or failed HPUs", "How many HPUs report the health state degraded (e.g. rows pending replacement) or failed (unreadable)?",
-			`sum(`+perDevice(hpu("hpu_health", `hpu_state=~"degraded|failed"`))+`)`, "HPUDeviceFailed"),
+		count("Degraded, failed or unknown HPUs", "How many HPUs report the health state degraded (e.g. rows pending replacement), "+
+			"failed (unreadable) or unknown (the collector's telemetry source no longer reports them: hl-smi hangs, HLML is gone)?",
+			`sum(`+perDevice(hpu("hpu_health", `hpu_state=~"degraded|failed|unknown"`))+`)`, "HPUDeviceFailed", "HPUHealthUnknown"),
 		singleStat(spec{title: "HPUs lost in 24 h", unit: "none", noValue: "0",
 			desc: "Did a host lose a card? Devices the telemetry source found at most in the last 24 hours minus those it " +
 				"finds now, summed over hosts.",
@@ -117,31 +118,35 @@ func hpuFleetMap() []panel {
 	bad := thresholds("green", step{1, "red"})
 	return []panel{
 		tablePanel(spec{title: "Health per host", unit: "none",
-			desc: "Which host has devices that are not ok, and did it lose any? Per host: devices ok, degraded and failed, " +
-				"the devices the source reports now and the most it reported in 24 hours (a lost card shows as a difference).",
-			alerts: []string{"HPUDeviceFailed"},
+			desc: "Which host has devices that are not ok, and did it lose any? Per host: devices ok, degraded, failed and unknown " +
+				"(not reported by the telemetry source), the devices the source reports now and the most it reported in 24 hours " +
+				"(a lost card shows as a difference).",
+			alerts: []string{"HPUDeviceFailed", "HPUHealthUnknown"},
 			queries: []query{
 				promTable(perHost("ok")),
 				promTable(perHost("degraded")),
 				promTable(perHost("failed")),
+				promTable(perHost("unknown")),
 				promTable(`max by (instance) (hpu_devices{instance=~"$host"})`),
 				promTable(`max by (instance) (max_over_time(hpu_devices{instance=~"$host"}[1d]))`),
 			},
 			xforms: mergeTable(map[string]string{
-				"instance": "Host", "Value #A": "ok", "Value #B": "degraded", "Value #C": "failed",
-				"Value #D": "devices now", "Value #E": "devices, 24 h max",
+				"instance": "Host", "Value #A": "ok", "Value #B": "degraded", "Value #C": "failed", "Value #D": "unknown",
+				"Value #E": "devices now", "Value #F": "devices, 24 h max",
 			}, nil),
-			overrides: []override{column("degraded", "none", bad), column("failed", "none", bad)},
+			overrides: []override{column("degraded", "none", bad), column("failed", "none", bad), column("unknown", "none", bad)},
 		}, "failed", true),
 		stateTimeline(spec{title: "Device health over time", unit: "none",
-			desc: "When was which device degraded or failed? One row per host and HPU, from hpu_health.",
+			desc: "When was which device degraded, failed or unknown (not reported by the telemetry source)? One row per host and HPU, from hpu_health.",
 			maps: states(
 				mapping{"0", "ok", "green"},
 				mapping{"1", "degraded", "orange"},
-				mapping{"2", "failed", "red"}),
-			alerts: []string{"HPUDeviceFailed"},
+				mapping{"2", "failed", "red"},
+				mapping{"3", "unknown", "purple"}),
+			alerts: []string{"HPUDeviceFailed", "HPUHealthUnknown"},
 			queries: []query{prom(
-				perDevice(hpu("hpu_health", `hpu_state="degraded"`)+` or `+hpu("hpu_health", `hpu_state="failed"`)+` * 2`), deviceLegend)},
+				perDevice(hpu("hpu_health", `hpu_state="degraded"`)+` or `+hpu("hpu_health", `hpu_state="failed"`)+` * 2`+
+					` or `+hpu("hpu_health", `hpu_state="unknown"`)+` * 3`), deviceLegend)},
 		}),
 		heatMap(spec{title: "Utilization map (host × HPU)", unit: "percent",
 			desc: "Which devices sit idle or run cool while the others work? One row of cells per host and HPU, red when " +

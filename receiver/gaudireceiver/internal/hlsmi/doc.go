@@ -50,6 +50,10 @@
 // state), PCIeReceive, PCIeTransmit, PCIeReplays, RowsReplacedSingle, RowsReplacedDouble,
 // RowsPending and Info.FirmwareVersion. They stay invalid (empty).
 //
-// hl-smi runs as a child in its own process group, killed as a whole when the scrape's
-// context ends, and always reaped; its output is capped.
+// hl-smi runs as a child in its own process group, with a mark in its environment that its
+// descendants inherit: when the scrape's context ends the group and every marked process are
+// killed, and once the child exited, whatever it left behind too, also processes that left the
+// group with setsid. It is always reaped; its output is capped. Its exit status and its output
+// are judged apart: what a child that exited non-zero printed is parsed all the same, and the
+// status reported.
 package hlsmi

@@ -19,7 +19,7 @@ const (
 	// envHang makes the fake start a helper child, write "<own pid> <helper pid>" to
 	// envPidFile and sleep until killed.
 	envHang    = "FAKE_HLSMI_HANG"
-	envPidFile = "FAKE_HLSMI_PIDFILE"
+	envPidFile = hlsmitest.EnvPidFile
 	// envFlood makes the fake print more than maxStdout.
 	envFlood = "FAKE_HLSMI_FLOOD"
 	// envRole marks the helper child of the hang mode.
@@ -68,12 +68,7 @@ func hang() error {
 	if err != nil {
 		return err
 	}
-	pidFile := os.Getenv(envPidFile)
-	tmp := pidFile + ".tmp"
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %s", os.Getpid(), line), 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, pidFile); err != nil {
+	if err := hlsmitest.WritePids(os.Getenv(envPidFile), line); err != nil {
 		return err
 	}
 	time.Sleep(time.Hour)

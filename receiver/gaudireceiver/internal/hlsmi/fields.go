@@ -160,7 +160,17 @@ func setMiB(dst *hpu.Value[int64], v string) error {
 	if err != nil {
 		return err
 	}
-	*dst = hpu.Some(int64(math.Round(f * mib)))
+	return setScaled(dst, f, mib, v)
+}
+
+// setScaled stores f×scale, a count of bytes or hertz: never negative, and never a float
+// beyond int64, which converts to garbage.
+func setScaled(dst *hpu.Value[int64], f, scale float64, v string) error {
+	f = math.Round(f * scale)
+	if f < 0 || f >= math.MaxInt64 {
+		return fmt.Errorf("out of range: %q", v)
+	}
+	*dst = hpu.Some(int64(f))
 	return nil
 }
 
@@ -173,8 +183,7 @@ func setMHz(dst *hpu.Value[int64], v string) error {
 	if err != nil {
 		return err
 	}
-	*dst = hpu.Some(int64(math.Round(f * 1e6)))
-	return nil
+	return setScaled(dst, f, 1e6, v)
 }
 
 // setPrefixed parses PCIe link values, which public scripts strip of a "Gen" or "x" prefix

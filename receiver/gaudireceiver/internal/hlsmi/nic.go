@@ -4,12 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
+
+// pciAddress is a PCI address as hl-smi and the kernel print it: domain:bus:device.function
+// ("0000:43:00.0"); the domain may be wider than 4 digits (VMD domains are 5).
+var pciAddress = regexp.MustCompile(`^[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
+
+// maxNICPorts bounds port numbers: HLML's port masks hold 128 bits, Gaudi 2 and 3 have 24
+// ports. A garbled line must not make a series per number, nor two series of one port.
+const maxNICPorts = 128
 
 // nicParallelism bounds the hl-smi processes one read runs at once for NIC links: 8 devices
 // fit in a scrape, and the driver, which serves every hl-smi, is not flooded.
@@ -41,6 +50,12 @@ func (s *Source) readNICLinks(ctx context.Context, devs []hpu.Device) error {
 			errs[i] = fmt.Errorf("hpu %d: no bus_id to ask hl-smi for its NIC links", d.Index)
 			continue
 		}
+		// The bus id comes from hl-smi's own output and becomes an argument: only a PCI
+		// address is passed, never something hl-smi could take for an option.
+		if !pciAddress.MatchString(d.Info.PCIBusID) {
+			errs[i] = fmt.Errorf("hpu %d: bus_id %s is not a PCI address; NIC links not asked for", d.Index, hpu.QuoteText(d.Info.PCIBusID))
+			continue
+		}
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
@@ -58,16 +73,34 @@ func (s *Source) readNICLinks(ctx context.Context, devs []hpu.Device) error {
 // nicPorts reads the link state of the device's ports. `hl-smi -n link` lists the internal
 // (scale-up) ports by default; a port that `-n ports` does not call external is internal.
 func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error) {
-	external, err := s.portTypes(ctx, bus)
-	if err != nil {
+	external, out, err := s.runNIC(ctx, "link", bus)
+	if out == "" {
 		return nil, err
 	}
-	out, err := s.runner.run(ctx, "-n", "link", "-i", bus)
-	if err != nil {
-		return nil, err
+	ports, parseErr := parseLinks(out, external)
+	if parseErr != nil {
+		parseErr = fmt.Errorf("-n link -i %s: %w", bus, parseErr)
 	}
+	return ports, errors.Join(err, parseErr)
+}
+
+// runNIC runs `hl-smi -n <what> -i <bus>` once the device's port types are known, and returns
+// them with its output. As for the query, the lines printed are used whatever the exit status:
+// err reports it, and port types from a run that failed the same way.
+func (s *Source) runNIC(ctx context.Context, what, bus string) (external map[int64]bool, out string, err error) {
+	external, typesErr := s.portTypes(ctx, bus)
+	if external == nil {
+		return nil, "", typesErr
+	}
+	out, runErr := s.runner.run(ctx, "-n", what, "-i", bus)
+	return external, out, errors.Join(typesErr, runErr)
+}
+
+// parseLinks reads `hl-smi -n link` output; a port that external does not call external is
+// internal.
+func parseLinks(out string, external map[int64]bool) ([]hpu.NICPort, error) {
 	var ports []hpu.NICPort
-	err = portLines(out, func(port int64, state string) error {
+	err := portLines(out, func(port int64, state string) error {
 		var up bool
 		switch {
 		case strings.EqualFold(state, "UP"):
@@ -79,12 +112,11 @@ func (s *Source) nicPorts(ctx context.Context, bus string) ([]hpu.NICPort, error
 		ports = append(ports, hpu.NICPort{Port: port, External: external[port], Up: hpu.Some(up)})
 		return nil
 	})
-	if err != nil {
-		err = fmt.Errorf("-n link -i %s: %w", bus, err)
-	}
 	return ports, err
 }
 
+// portTypes returns which of the device's ports are external; with an error too when hl-smi
+// exited non-zero after printing them.
 func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, error) {
 	s.ports.mu.Lock()
 	external, ok := s.ports.external[bus]
@@ -92,12 +124,30 @@ func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, err
 	if ok {
 		return external, nil
 	}
-	out, err := s.runner.run(ctx, "-n", "ports", "-i", bus)
-	if err != nil {
-		return nil, err
+	out, runErr := s.runner.run(ctx, "-n", "ports", "-i", bus)
+	if out == "" && runErr != nil {
+		return nil, runErr
 	}
-	external = make(map[int64]bool)
-	err = portLines(out, func(port int64, kind string) error {
+	external, err := parsePortTypes(out)
+	if err != nil {
+		// Not cached: a misread port type would label that port's series wrongly for good.
+		return nil, errors.Join(runErr, fmt.Errorf("-n ports -i %s: %w", bus, err))
+	}
+	if runErr != nil {
+		// Used for this read; asked again next time rather than cached from a failed run.
+		return external, runErr
+	}
+	s.ports.mu.Lock()
+	s.ports.external[bus] = external
+	s.ports.mu.Unlock()
+	return external, nil
+}
+
+// parsePortTypes reads `hl-smi -n ports` output: which ports are external. Any bad line fails
+// it all, and then no map is returned.
+func parsePortTypes(out string) (map[int64]bool, error) {
+	external := make(map[int64]bool)
+	err := portLines(out, func(port int64, kind string) error {
 		switch {
 		case strings.EqualFold(kind, "external"):
 			external[port] = true
@@ -109,12 +159,8 @@ func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, err
 		return nil
 	})
 	if err != nil {
-		// Not cached: a misread port type would label that port's series wrongly for good.
-		return nil, fmt.Errorf("-n ports -i %s: %w", bus, err)
+		return nil, err
 	}
-	s.ports.mu.Lock()
-	s.ports.external[bus] = external
-	s.ports.mu.Unlock()
 	return external, nil
 }
 
@@ -123,6 +169,7 @@ func (s *Source) portTypes(ctx context.Context, bus string) (map[int64]bool, err
 // are skipped. Every bad line is reported, and does not stop the others.
 func portLines(out string, fn func(port int64, value string) error) error {
 	var errs []error
+	var seen [maxNICPorts]bool
 	for lineNo := 1; out != ""; lineNo++ {
 		var line string
 		line, out, _ = strings.Cut(out, "\n")
@@ -133,10 +180,18 @@ func portLines(out string, fn func(port int64, value string) error) error {
 		}
 		num, value, ok := strings.Cut(rest, ":")
 		port, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-		if !ok || err != nil || port < 0 {
+		switch {
+		case !ok || err != nil || port < 0:
 			errs = append(errs, fmt.Errorf("output line %d: not \"port N: ...\": %q", lineNo, line))
 			continue
+		case port >= maxNICPorts:
+			errs = append(errs, fmt.Errorf("output line %d: port %d is not below %d", lineNo, port, maxNICPorts))
+			continue
+		case seen[port]:
+			errs = append(errs, fmt.Errorf("output line %d: port %d listed again", lineNo, port))
+			continue
 		}
+		seen[port] = true
 		if err := fn(port, strings.TrimSpace(value)); err != nil {
 			errs = append(errs, fmt.Errorf("output line %d: %w", lineNo, err))
 		}

@@ -389,26 +389,6 @@ func TestParseGarbled(t *testing.T) {
 	}
 }
 
-func FuzzParseCSV(f *testing.F) {
-	for _, name := range []string{"SYNTHETIC_gaudi2_Q_all_fields.csv", "gaudi3_Q_noheader_units.csv", "gaudi1_Q_header_nounits.csv", "gaudi2e_Q_index_module_id_header.csv"} {
-		f.Add(readFixture(f, name))
-	}
-	f.Add("0, , , , N/A, , , 1 %, 2 MiB\n1,,,\n,\nindex [x], uuid\n\r\n x")
-	fields := allFields()
-	ids := identities{0: "a", 1: "b"}
-	f.Fuzz(func(t *testing.T, out string) {
-		devs, _ := parseQuery(out, newLayout(fields), ids, nil)
-		if n := strings.Count(out, "\n") + 1; len(devs) > n {
-			t.Fatalf("%d devices from %d lines", len(devs), n)
-		}
-		for _, d := range devs {
-			if d.Err == nil && d.Index < 0 {
-				t.Fatalf("negative index %d", d.Index)
-			}
-		}
-	})
-}
-
 func BenchmarkParseCSV8(b *testing.B) {
 	out := readFixture(b, "SYNTHETIC_gaudi2_Q_all_fields.csv")
 	lay := newLayout(allFields())

@@ -11,5 +11,8 @@ import (
 // build there.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 
-// killGroup kills only the child itself outside Linux.
-func killGroup(p *os.Process) error { return p.Kill() }
+// killTree kills only the child itself outside Linux.
+func killTree(p *os.Process, _ string) error { return p.Kill() }
+
+// killMarked finds nothing outside Linux.
+func killMarked(string, int) int { return 0 }

@@ -90,22 +90,25 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 	if err := s.runner.lingering(); err != nil {
 		return dst, err
 	}
-	out, notice, err := s.runQuery(ctx)
-	if err != nil {
-		return dst, err
+	// The exit status and the output are judged apart: hl-smi may exit non-zero having
+	// printed every device it could read. Its rows are used and the status is reported.
+	out, notice, runErr := s.runQuery(ctx)
+	if out == "" && runErr != nil {
+		return dst, runErr
 	}
 	start := len(dst)
 	dst, parseErr := parseQuery(out, newLayout(s.fields), s.ids, dst)
 	devs := dst[start:]
 	if len(devs) == 0 {
-		return dst, errors.Join(errNoDevices, parseErr)
+		return dst, errors.Join(runErr, errNoDevices, parseErr)
 	}
 	for i := range devs {
-		if d := &devs[i]; d.Err == nil && d.UUID != "" {
+		// Only a valid UUID may name a device whose later line is garbled.
+		if d := &devs[i]; d.Err == nil && d.UUID != "" && hpu.CheckText(d.UUID) == "" {
 			s.ids[d.Index] = d.UUID
 		}
 	}
-	errs := []error{notice, parseErr}
+	errs := []error{runErr, notice, parseErr}
 	if s.opts.NICLinks {
 		errs = append(errs, s.readNICLinks(ctx, devs))
 	}
@@ -115,7 +118,7 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 	return dst, errors.Join(errs...)
 }
 
-// runQuery runs the -Q query. An older or newer hl-smi may not know an optional field: when it
+// runQuery runs the -Q query; out is hl-smi's output also when err reports its exit status. An older or newer hl-smi may not know an optional field: when it
 // fails naming some, the query is retried once without them, and if that works they are not
 // asked for again; notice then says so, once, so that the missing metrics are explained.
 func (s *Source) runQuery(ctx context.Context) (out string, notice, err error) {
@@ -133,7 +136,7 @@ func (s *Source) runQuery(ctx context.Context) (out string, notice, err error) {
 		return false
 	})
 	if len(rejected) == 0 {
-		return "", nil, err
+		return out, nil, err
 	}
 	query := queryArgs(kept)
 	out, retryErr := s.runner.run(ctx, query...)

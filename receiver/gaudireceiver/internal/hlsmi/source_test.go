@@ -321,3 +321,87 @@ func TestReadNICLinksFailPerDevice(t *testing.T) {
 		}
 	}
 }
+
+// writeGarbled writes the SYNTHETIC fixture with each row's fields replaced as edit says (row
+// index → column → value) and returns its path.
+func writeGarbled(t *testing.T, edit map[int]map[int]string) string {
+	t.Helper()
+	rows := strings.Split(strings.TrimSpace(readFixture(t, "SYNTHETIC_gaudi2_Q_all_fields.csv")), "\n")
+	for r, cols := range edit {
+		fields := strings.Split(rows[r], ", ")
+		for c, v := range cols {
+			fields[c] = v
+		}
+		rows[r] = strings.Join(fields, ", ")
+	}
+	path := filepath.Join(t.TempDir(), "garbled.csv")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(rows, "\n")+"\n"), 0o600))
+	return path
+}
+
+// Strings of hl-smi's output are passed on as they are (the receiver checks every device's
+// identity), but the source itself never remembers a garbage UUID as a device's name, nor
+// passes a bus id that is not a PCI address to hl-smi as an argument.
+func TestReadHostileStrings(t *testing.T) {
+	const uuidCol, busCol = 1, 5
+	env := syntheticEnv()
+	env[hlsmitest.EnvQuery] = writeGarbled(t, map[int]map[int]string{
+		2: {uuidCol: "01P0-\x00\x7f-bad"},
+		3: {busCol: "--reset"},
+		4: {busCol: "0000:b3:00.0 -x"},
+	})
+	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{"link.txt": "port 0: UP\n", "ports.txt": "port 0: internal\n"})
+	cfg, logFile := useFake(t, env)
+	s := startSource(t, cfg, Options{NICLinks: true})
+
+	devs, err := read(t, s)
+	require.Len(t, devs, 8)
+	assert.Equal(t, "01P0-\x00\x7f-bad", devs[2].UUID, "left for the receiver to judge, with the device's other readings")
+	assert.NotContains(t, s.ids, int64(2), "a garbage UUID never names a device later")
+	assert.Contains(t, s.ids, int64(3))
+	assert.ErrorContains(t, err, `hpu 3: bus_id "--reset" is not a PCI address; NIC links not asked for`)
+	assert.ErrorContains(t, err, `hpu 4: bus_id "0000:b3:00.0 -x" is not a PCI address`)
+	assert.Nil(t, devs[3].NICPorts)
+	assert.Len(t, devs[5].NICPorts, 1)
+	for _, run := range loggedRuns(t, logFile) {
+		assert.NotContains(t, run, "reset")
+		assert.NotContains(t, run, "-x")
+	}
+}
+
+// hl-smi's exit status and its output are judged apart: the rows it printed are used, and the
+// status is reported; so are the NIC links and counters it printed.
+func TestReadNonZeroExitWithOutput(t *testing.T) {
+	env := syntheticEnv()
+	env[hlsmitest.EnvExitAfter] = "1"
+	env[hlsmitest.EnvStderr] = "hpu 0000:b4:00.0: query timed out"
+	env[hlsmitest.EnvNICDir] = writeNICDir(t, map[string]string{"link.txt": "port 8: UP\n", "ports.txt": "port 8: external\n",
+		"stats.txt": readFixture(t, "SYNTHETIC_gaudi2_n_stats.txt")})
+	cfg, logFile := useFake(t, env)
+	s := startSource(t, cfg, Options{NICLinks: true, NIC: hpu.NICOptions{Counters: true}})
+
+	for range 2 {
+		devs, err := read(t, s)
+		require.Len(t, devs, 8)
+		for _, d := range devs {
+			require.NoError(t, d.Err)
+			assert.True(t, d.Power.Valid)
+			require.Len(t, d.NICPorts, 1)
+			p := d.NICPorts[0]
+			assert.Equal(t, int64(8), p.Port)
+			assert.True(t, p.External)
+			assert.Equal(t, hpu.Some(true), p.Up)
+			assert.True(t, p.Counters.ReceiveBytes.Valid, "the counters hl-smi printed are used")
+		}
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `-Q index,uuid`)
+		assert.Contains(t, err.Error(), `exit status 1; stderr: "hpu 0000:b4:00.0: query timed out"`)
+		assert.Contains(t, err.Error(), "-n link -i 0000:43:00.0: exit status 1")
+		assert.Contains(t, err.Error(), "-n stats -i 0000:43:00.0: exit status 1")
+	}
+	var ports int
+	for _, run := range loggedRuns(t, logFile) {
+		ports += strings.Count(run, "-n ports -i ")
+	}
+	assert.Equal(t, 2*8*2, ports, "port types from a failed run are used but not cached: asked for links and counters on every read")
+}

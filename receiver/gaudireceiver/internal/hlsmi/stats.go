@@ -85,13 +85,9 @@ func mergeCounters(d *hpu.Device, ports []hpu.NICPort) {
 
 // nicStats runs `hl-smi -n stats -i <bus>` and keeps the ports Options.NIC wants.
 func (s *Source) nicStats(ctx context.Context, bus string) ([]hpu.NICPort, error) {
-	external, err := s.portTypes(ctx, bus)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.runner.run(ctx, "-n", "stats", "-i", bus)
-	if err != nil {
-		return nil, err
+	external, out, runErr := s.runNIC(ctx, "stats", bus)
+	if out == "" {
+		return nil, runErr
 	}
 	all, err := parseNICStats(out, s.opts.NIC)
 	var ports []hpu.NICPort
@@ -104,7 +100,7 @@ func (s *Source) nicStats(ctx context.Context, bus string) ([]hpu.NICPort, error
 	if err != nil {
 		err = fmt.Errorf("-n stats -i %s: %w", bus, err)
 	}
-	return ports, err
+	return ports, errors.Join(runErr, err)
 }
 
 // parseNICStats reads `hl-smi -n stats` output: a "port N:" line, then that port's indented

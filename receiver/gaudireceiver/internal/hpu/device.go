@@ -126,6 +126,10 @@ const (
 	HealthOK Health = iota
 	HealthDegraded
 	HealthFailed
+	// HealthUnknown is never derived from a reading: the receiver reports it for a device it
+	// saw earlier that the source did not report this time (the whole read failed, or the
+	// device is missing from the output), so that its last state is not shown as current.
+	HealthUnknown
 )
 
 // Health derives the state: failed when the device could not be read, degraded when it is

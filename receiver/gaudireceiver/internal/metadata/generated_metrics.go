@@ -261,6 +261,7 @@ const (
 	AttributeHpuStateOk
 	AttributeHpuStateDegraded
 	AttributeHpuStateFailed
+	AttributeHpuStateUnknown
 )
 
 // String returns the string representation of the AttributeHpuState.
@@ -272,6 +273,8 @@ func (av AttributeHpuState) String() string {
 		return "degraded"
 	case AttributeHpuStateFailed:
 		return "failed"
+	case AttributeHpuStateUnknown:
+		return "unknown"
 	}
 	return ""
 }
@@ -281,6 +284,7 @@ var MapAttributeHpuState = map[string]AttributeHpuState{
 	"ok":       AttributeHpuStateOk,
 	"degraded": AttributeHpuStateDegraded,
 	"failed":   AttributeHpuStateFailed,
+	"unknown":  AttributeHpuStateUnknown,
 }
 
 type metricHpuUtilization struct {
@@ -2207,7 +2211,7 @@ type metricHpuReadingsRejected struct {
 // init fills hpu.readings.rejected metric with initial data.
 func (m *metricHpuReadingsRejected) init() {
 	m.data.SetName("hpu.readings.rejected")
-	m.data.SetDescription("Readings dropped because they were physically impossible (outside the receiver's sanity bounds), since the receiver started.")
+	m.data.SetDescription("Readings dropped because they were physically impossible (outside the receiver's sanity bounds) or, for hpu.info, descriptive strings that were not printable text, since the receiver started.")
 	m.data.SetUnit("{reading}")
 	m.data.SetEmptySum()
 	m.data.Sum().SetIsMonotonic(true)

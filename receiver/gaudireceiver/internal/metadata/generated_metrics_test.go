@@ -840,7 +840,7 @@ func TestMetricsBuilder(t *testing.T) {
 					}, dp.Attributes().AsRaw())
 				case "hpu.readings.rejected":
 					assert.Equal(t, pmetric.MetricTypeSum, m.Type())
-					assert.Equal(t, "Readings dropped because they were physically impossible (outside the receiver's sanity bounds), since the receiver started.", m.Description())
+					assert.Equal(t, "Readings dropped because they were physically impossible (outside the receiver's sanity bounds) or, for hpu.info, descriptive strings that were not printable text, since the receiver started.", m.Description())
 					assert.Equal(t, "{reading}", m.Unit())
 					assert.Equal(t, true, m.Sum().IsMonotonic())
 					assert.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
@@ -927,7 +927,7 @@ func TestAttributeEnums(t *testing.T) {
 		assert.Equal(t, s, av.String())
 	}
 	assert.Empty(t, AttributeHpuNicDirection(0).String())
-	assert.Len(t, MapAttributeHpuState, 3)
+	assert.Len(t, MapAttributeHpuState, 4)
 	for s, av := range MapAttributeHpuState {
 		assert.Equal(t, s, av.String())
 	}

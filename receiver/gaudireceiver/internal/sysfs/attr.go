@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 
@@ -84,12 +85,26 @@ func (r *attrReader) int(name string) (v int64, ok bool) {
 	return v, true
 }
 
-// scaledInt reads an integer attribute and multiplies it by mul: MHz to Hz.
-func (r *attrReader) scaledInt(name string, mul int64) hpu.Value[int64] {
-	if v, ok := r.int(name); ok {
-		return hpu.Some(v * mul)
+// count reads a non-negative integer attribute (a width, a slot, a frequency).
+func (r *attrReader) count(name string) (v int64, ok bool) {
+	if v, ok = r.int(name); ok && v < 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s %s: negative: %d", r.device, name, v))
+		return 0, false
 	}
-	return hpu.Value[int64]{}
+	return v, ok
+}
+
+// scaledInt reads a non-negative integer attribute and multiplies it by mul: MHz to Hz.
+func (r *attrReader) scaledInt(name string, mul int64) hpu.Value[int64] {
+	v, ok := r.count(name)
+	if !ok {
+		return hpu.Value[int64]{}
+	}
+	if v > math.MaxInt64/mul {
+		r.errs = append(r.errs, fmt.Errorf("%s %s: out of range: %d", r.device, name, v))
+		return hpu.Value[int64]{}
+	}
+	return hpu.Some(v * mul)
 }
 
 // scaledFloat reads an integer attribute and divides it by div: m°C, mW, µW to °C, W.

@@ -65,7 +65,7 @@ func (s *Source) fill(r *attrReader, name string, d *hpu.Device) {
 	deviceType, _ := r.text("device_type")
 	pciDevice, _ := r.text("device")
 	d.Info.Model = modelName(deviceType, pciDevice)
-	if v, ok := r.int("module_id"); ok {
+	if v, ok := r.count("module_id"); ok {
 		d.Info.ModuleID = v
 	}
 	d.Info.DriverVersion, _ = r.text("driver_ver")
@@ -83,7 +83,7 @@ func (s *Source) fill(r *attrReader, name string, d *hpu.Device) {
 	d.PowerLimit = r.scaledFloat("max_power", 1e3)
 	// The kernel's own PCI attributes, on the same directory.
 	d.PCIeLinkGen = linkGeneration(r)
-	if v, ok := r.int("current_link_width"); ok {
+	if v, ok := r.count("current_link_width"); ok {
 		d.PCIeLinkWidth = hpu.Some(v)
 	}
 	if hw := hwmonDir(r.root); hw != "" {

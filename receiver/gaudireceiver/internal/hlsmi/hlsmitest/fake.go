@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // The environment variables that drive the fake.
@@ -26,6 +29,9 @@ const (
 	// EnvExit makes every run print EnvStderr to stderr and exit with this code.
 	EnvExit   = "FAKE_HLSMI_EXIT"
 	EnvStderr = "FAKE_HLSMI_STDERR"
+	// EnvExitAfter makes every run print its output as usual, then EnvStderr to stderr, and
+	// exit with this code, as an hl-smi that could not read one device.
+	EnvExitAfter = "FAKE_HLSMI_EXIT_AFTER_OUTPUT"
 	// EnvReject makes a -Q that asks for this field fail, as an hl-smi that does not know it.
 	EnvReject = "FAKE_HLSMI_REJECT"
 	// EnvGarble is "<line>:<how>": the -Q output's line (1-based) loses its last column ("columns"),
@@ -33,10 +39,34 @@ const (
 	EnvGarble = "FAKE_HLSMI_GARBLE"
 	// EnvLog is a file the fake appends its arguments to, one run per line.
 	EnvLog = "FAKE_HLSMI_LOG"
+	// EnvEscape makes every run first start a copy of the fake that leaves the run's process
+	// group and session with setsid, as a daemonising child would, and sleeps for an hour:
+	// "hold" keeps the run's stdout open in it, "daemon" gives it no stdio. "<own pid> <its
+	// pid>" is written to EnvPidFile when that is set.
+	EnvEscape  = "FAKE_HLSMI_ESCAPE"
+	EnvPidFile = "FAKE_HLSMI_PIDFILE"
+	// EnvHangIf names a file: while it exists, every run hangs (for an hour) before answering.
+	EnvHangIf = "FAKE_HLSMI_HANG_IF"
+	// envRole marks the sleeping copy of EnvEscape.
+	envRole = "FAKE_HLSMI_ROLE"
 )
 
 // Run acts as hl-smi for args (without the program name) and returns the exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
+	if os.Getenv(envRole) == "sleeper" {
+		time.Sleep(time.Hour)
+		return 0
+	}
+	if mode := os.Getenv(EnvEscape); mode != "" {
+		if err := escape(mode, stdout); err != nil {
+			return fail(stderr, err)
+		}
+	}
+	if path := os.Getenv(EnvHangIf); path != "" {
+		if _, err := os.Stat(path); err == nil {
+			time.Sleep(time.Hour)
+		}
+	}
 	if path := os.Getenv(EnvLog); path != "" {
 		if err := appendLine(path, strings.Join(args, " ")); err != nil {
 			return fail(stderr, err)
@@ -78,6 +108,11 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := io.WriteString(stdout, out); err != nil {
 		return fail(stderr, err)
+	}
+	if code := os.Getenv(EnvExitAfter); code != "" {
+		fmt.Fprintln(stderr, os.Getenv(EnvStderr))
+		n, _ := strconv.Atoi(code)
+		return n
 	}
 	return 0
 }
@@ -141,15 +176,17 @@ func Replay(fixture string, cols, want []string) string {
 		b.WriteString(strings.Join(out, ", ") + "\n")
 	}
 	for r, row := range rows {
-		out := make([]string, len(want))
-		for i, w := range want {
+		out := make([]string, 0, len(want))
+		for _, w := range want {
 			switch j := slices.Index(cols, w); {
+			case j >= len(row):
+				// A garbled fixture's short row stays short.
 			case j >= 0:
-				out[i] = row[j]
+				out = append(out, row[j])
 			case w == "index":
-				out[i] = strconv.Itoa(r)
+				out = append(out, strconv.Itoa(r))
 			default:
-				out[i] = "N/A"
+				out = append(out, "N/A")
 			}
 		}
 		b.WriteString(strings.Join(out, ", ") + "\n")
@@ -179,4 +216,38 @@ func garble(out, spec string) string {
 	}
 	lines[line-1] = l
 	return strings.Join(lines, "\n")
+}
+
+// escape starts the sleeping copy of EnvEscape.
+func escape(mode string, stdout io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	sleeper := exec.Command(exe)
+	sleeper.Env = append(os.Environ(), envRole+"=sleeper")
+	sleeper.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if mode == "hold" {
+		f, ok := stdout.(*os.File)
+		if !ok {
+			return fmt.Errorf("%s=hold needs stdout to be a file, not %T", EnvEscape, stdout)
+		}
+		sleeper.Stdout = f
+	}
+	if err := sleeper.Start(); err != nil {
+		return err
+	}
+	if path := os.Getenv(EnvPidFile); path != "" {
+		return WritePids(path, strconv.Itoa(sleeper.Process.Pid))
+	}
+	return nil
+}
+
+// WritePids writes "<own pid> <other>" to path, atomically.
+func WritePids(path, other string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %s", os.Getpid(), other), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

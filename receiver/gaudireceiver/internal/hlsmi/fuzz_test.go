@@ -1,0 +1,144 @@
+package hlsmi
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hlsmi/hlsmitest"
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
+)
+
+// The fuzz tests of hl-smi's output parsers. Their seeds are the recorded outputs in testdata
+// and, in testdata/fuzz, the other recorded outputs of ../shared/fixtures/hl-smi (without their
+// "#" lines) and the crashers found so far; `make fuzz-test` runs each for a bounded time.
+
+// seedFiles adds each testdata file whose name has one of the suffixes.
+func seedFiles(f *testing.F, add func(string), suffixes ...string) {
+	f.Helper()
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		for _, suffix := range suffixes {
+			if strings.HasSuffix(e.Name(), suffix) {
+				b, err := os.ReadFile(filepath.Join("testdata", e.Name()))
+				if err != nil {
+					f.Fatal(err)
+				}
+				add(string(b))
+			}
+		}
+	}
+}
+
+// fuzzLayouts are the column orders asked for: every field, the Gaudi 3 recording's, and two.
+func fuzzLayouts(f *testing.F) []layout {
+	f.Helper()
+	return []layout{
+		newLayout(allFields()),
+		newLayout(fieldsNamed(f, strings.Split(hlsmitest.Gaudi3Columns, ",")...)),
+		newLayout(fieldsNamed(f, "index", "module_id")),
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	seedFiles(f, func(s string) { f.Add(s, uint8(0)) }, ".csv")
+	f.Add("0, 01P0-HL2\x00\x7fA81, HL-225\n1, 0000:43:00.0, -5 MiB\n", uint8(1))
+	f.Add("0, , , , N/A, , , 1 %, 2 MiB\n1,,,\n,\nindex [x], uuid\n\r\n x", uint8(0))
+	layouts := fuzzLayouts(f)
+	// Devices 0-7 of the SYNTHETIC recording were read before, so garbled lines can be named.
+	known, err := parseQuery(readFixture(f, "SYNTHETIC_gaudi2_Q_all_fields.csv"), layouts[0], nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ids := identities{}
+	for _, d := range known {
+		ids[d.Index] = d.UUID
+	}
+
+	f.Fuzz(func(t *testing.T, out string, which uint8) {
+		lay := layouts[int(which)%len(layouts)]
+		devs, _ := parseQuery(out, lay, ids, nil)
+		if lines := strings.Count(out, "\n") + 1; len(devs) > lines {
+			t.Fatalf("%d devices from %d lines", len(devs), lines)
+		}
+		for _, d := range devs {
+			checkParsed(t, d)
+		}
+		again, _ := parseQuery(out, lay, ids, devs[:0])
+		if !reflect.DeepEqual(devs, again) && len(devs) > 0 {
+			t.Fatalf("a second parse into the same slice differs")
+		}
+	})
+}
+
+// checkParsed holds what any Device parsed from any output must satisfy.
+func checkParsed(t *testing.T, d hpu.Device) {
+	t.Helper()
+	if d.Index < 0 {
+		t.Fatalf("index %d", d.Index)
+	}
+	for _, s := range []string{d.UUID, d.Info.Model, d.Info.Serial, d.Info.PCIBusID, d.Info.DriverVersion} {
+		if s != strings.TrimSpace(s) || strings.ContainsAny(s, ",\n") {
+			t.Fatalf("string %q is not one trimmed column", s)
+		}
+	}
+	if d.Err != nil {
+		return
+	}
+	if d.Info.ModuleID < hpu.UnknownModuleID {
+		t.Fatalf("module id %d", d.Info.ModuleID)
+	}
+	for name, v := range map[string]hpu.Value[float64]{
+		"utilization": d.Utilization, "temperature": d.TemperatureOnChip, "power": d.Power, "power limit": d.PowerLimit,
+	} {
+		if v.Valid && (math.IsNaN(v.V) || math.IsInf(v.V, 0)) {
+			t.Fatalf("%s %v", name, v.V)
+		}
+	}
+	for name, v := range map[string]hpu.Value[int64]{
+		"memory used": d.MemoryUsed, "memory free": d.MemoryFree, "memory total": d.MemoryTotal,
+		"clock": d.ClockSoC, "clock max": d.ClockSoCMax, "link generation": d.PCIeLinkGen, "link width": d.PCIeLinkWidth,
+	} {
+		if v.Valid && v.V < 0 {
+			t.Fatalf("%s %d: negative (or overflowed)", name, v.V)
+		}
+	}
+}
+
+func FuzzParseLinks(f *testing.F) {
+	seedFiles(f, func(s string) { f.Add(s) }, "_n_link.txt", "_n_link_short.txt", "_n_ports.txt")
+	f.Add("port 3: UP\nport 3: DOWN\nport 99999999999: UP\nport -1: UP\n")
+	external, err := parsePortTypes(readFixture(f, "gaudi2_n_ports.txt"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		ports, _ := parseLinks(out, external)
+		seen := map[int64]bool{}
+		for _, p := range ports {
+			if p.Port < 0 || p.Port >= maxNICPorts || seen[p.Port] {
+				t.Fatalf("port %d (ports %v)", p.Port, ports)
+			}
+			seen[p.Port] = true
+			if p.External != external[p.Port] {
+				t.Fatalf("port %d typed wrongly", p.Port)
+			}
+		}
+		types, err := parsePortTypes(out)
+		if err == nil {
+			for port := range types {
+				if port < 0 || port >= maxNICPorts {
+					t.Fatalf("port type of port %d", port)
+				}
+			}
+		} else if types != nil {
+			t.Fatalf("port types returned with %v", err)
+		}
+	})
+}
