@@ -55,20 +55,6 @@ func (o NICOptions) KeepStat(name string) bool {
 	return false
 }
 
-// PrintableName says whether a counter name from outside (a driver, a file name) can become an
-// attribute value: non-empty printable ASCII of at most 64 bytes, as the drivers' names are.
-func PrintableName(name string) bool {
-	if name == "" || len(name) > 64 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < 0x20 || c > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // slowPeriod is how often a source makes its expensive reads when left to choose: at most once
 // per this period of collection interval, and on every scrape when the interval is this long.
 const slowPeriod = 10 * time.Second

@@ -35,6 +35,21 @@ func CheckText(s string) string {
 	return ""
 }
 
+// PrintableName says whether a counter name from outside (a driver, a file name) can become an
+// attribute value and a selector in the config: CheckText's rule narrowed to what the drivers' names
+// are, non-empty printable ASCII of at most 64 bytes.
+func PrintableName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // maxQuoted is how much of a rejected string QuoteText shows.
 const maxQuoted = 64
 
