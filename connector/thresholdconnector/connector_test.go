@@ -28,6 +28,7 @@ import (
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/connector/thresholdconnector/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine"
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 )
 
 func TestMain(m *testing.M) {
@@ -51,31 +52,10 @@ func temperature(ts time.Time, v float64) pmetric.Metrics {
 	return md
 }
 
-// testClock is a wall clock that the tests move with the data.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// reach moves the clock forward to t.
-func (c *testClock) reach(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-}
-
 // pipeline is one threshold connector ID with its metrics → metrics and/or metrics → logs instances,
 // built from one factory and fed as the collector's fanout feeds them: every batch to each instance.
 type pipeline struct {
-	clock     *testClock
+	clock     *enginetest.Clock
 	instances []connector.Metrics
 	metrics   *consumertest.MetricsSink
 	logs      *consumertest.LogsSink
@@ -88,7 +68,7 @@ func newPipeline(t *testing.T, cfg *Config, withMetrics, withLogs bool) *pipelin
 func newPipelineWith(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel component.TelemetrySettings) *pipeline {
 	t.Helper()
 	ctx := context.Background()
-	p := &pipeline{clock: &testClock{now: epoch}, metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink)}
+	p := &pipeline{clock: enginetest.NewClock(epoch), metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink)}
 	f := newFactory(p.clock.Now)
 	logs := yieldingLogs{p.logs}
 	set := connectortest.NewNopSettings(metadata.Type)
@@ -117,7 +97,7 @@ func newPipelineWith(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel 
 // consume hands md to every instance, with the clock at md's time as if it arrived when stamped.
 func (p *pipeline) consume(t *testing.T, md pmetric.Metrics) {
 	t.Helper()
-	p.clock.reach(md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0).Timestamp().AsTime())
+	p.clock.Reach(md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0).Timestamp().AsTime())
 	p.consumeCtx(t, context.Background(), md)
 }
 

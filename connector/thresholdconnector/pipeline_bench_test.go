@@ -27,7 +27,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/connector/thresholdconnector/internal/metadata"
-	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/benchdata"
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 )
 
 // benchWarmScrapes is 6 minutes of history, so that range rules see full windows before timing starts.
@@ -45,12 +45,12 @@ const benchWarmScrapes = 24
 // the data path with a 24h interval, under which no evaluation falls due during the timed loop. The
 // connector's wall clock is the data time of the scrape being sent, as if each arrived when stamped.
 func BenchmarkPipeline(b *testing.B) {
-	rules, err := benchdata.Rules("../..", b.TempDir())
+	rules, err := enginetest.Rules("../..", b.TempDir())
 	require.NoError(b, err)
 	b.Run("without_threshold", func(b *testing.B) { benchPipeline(b, nil) })
 	b.Run("with_threshold", func(b *testing.B) {
 		cfg := testConfig(rules...)
-		cfg.EvaluationInterval = benchdata.Interval
+		cfg.EvaluationInterval = enginetest.Interval
 		benchPipeline(b, cfg)
 	})
 	b.Run("with_threshold_ingest_only", func(b *testing.B) {
@@ -71,13 +71,13 @@ func benchPipeline(b *testing.B, cfg *Config) {
 	// A few distinct scrapes in rotation; restamping one costs far less than building it.
 	ring := make([]pmetric.Metrics, 8)
 	for i := range ring {
-		ring[i] = benchdata.Scrape(i)
+		ring[i] = enginetest.Scrape(i)
 	}
 	points := ring[0].DataPointCount()
 	send := func(k int) {
 		md := ring[k%len(ring)]
-		benchdata.Restamp(md, k)
-		pl.clock.reach(benchdata.Time(k))
+		enginetest.Restamp(md, k)
+		pl.clock.Reach(enginetest.Time(k))
 		if _, err := pl.client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md)); err != nil {
 			b.Fatalf("exporting scrape %d: %v", k, err)
 		}
@@ -108,7 +108,7 @@ func benchPipeline(b *testing.B, cfg *Config) {
 
 // benchPipelineRun is a started pipeline and the OTLP client connected to its receiver.
 type benchPipelineRun struct {
-	clock    *testClock
+	clock    *enginetest.Clock
 	client   pmetricotlp.GRPCClient
 	recv     component.Component
 	batch    component.Component
@@ -138,7 +138,7 @@ func startPipeline(b *testing.B, thresholdCfg *Config) *benchPipelineRun {
 	require.NoError(b, err)
 	require.NoError(b, batch.Start(ctx, host))
 	core, warnings := observer.New(zap.WarnLevel)
-	pl := &benchPipelineRun{clock: &testClock{now: benchdata.Epoch}, batch: batch, warnings: warnings}
+	pl := &benchPipelineRun{clock: enginetest.NewClock(enginetest.Epoch), batch: batch, warnings: warnings}
 	b.Cleanup(func() { require.NoError(b, pl.drain(ctx)) })
 
 	var next consumer.Metrics = batch

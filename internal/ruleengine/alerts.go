@@ -148,13 +148,8 @@ func (e *Engine) annotate(md pmetric.Metrics) {
 }
 
 func (e *Engine) annotateMetric(m pmetric.Metric, sc seriesContext, idx map[string][]activeAlert) {
-	var dps pmetric.NumberDataPointSlice
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		dps = m.Gauge().DataPoints()
-	case pmetric.MetricTypeSum:
-		dps = m.Sum().DataPoints()
-	default:
+	dps, ok := numberPoints(m)
+	if !ok {
 		return
 	}
 	name, err := e.namer.metricName(m)
@@ -193,6 +188,17 @@ func (e *Engine) annotateMetric(m pmetric.Metric, sc seriesContext, idx map[stri
 			s.AppendEmpty().SetStr(n)
 		}
 	}
+}
+
+// numberPoints are the points of a gauge or a sum; false for the other types.
+func numberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints(), true
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints(), true
+	}
+	return pmetric.NumberDataPointSlice{}, false
 }
 
 func containsLabels(lset, sub labels.Labels) bool {

@@ -8,12 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/benchdata"
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 )
 
 // benchRules are the shipped rules plus generated variations on the same metrics: 50 rules.
 func benchRules(b *testing.B) []string {
-	files, err := benchdata.Rules("../..", b.TempDir())
+	files, err := enginetest.Rules("../..", b.TempDir())
 	require.NoError(b, err)
 	return files
 }
@@ -21,13 +21,13 @@ func benchRules(b *testing.B) []string {
 // BenchmarkEvaluation measures one evaluation of the 50 rules over 10,000 series with 6 minutes of data.
 func BenchmarkEvaluation(b *testing.B) {
 	cfg := testConfig(benchRules(b)...)
-	cfg.EvaluationInterval = benchdata.Interval
+	cfg.EvaluationInterval = enginetest.Interval
 	h := newHarness(b, cfg)
 	for k := range 24 {
-		h.ingestAt(b, benchdata.Scrape(k), benchdata.Time(k))
+		h.ingestAt(b, enginetest.Scrape(k), enginetest.Time(k))
 	}
 	ctx := context.Background()
-	last := benchdata.Time(23)
+	last := enginetest.Time(23)
 	for b.Loop() {
 		// Evaluate the same instant again and again: same data, same work, no time moving.
 		h.e.mu.Lock()
@@ -40,7 +40,7 @@ func BenchmarkEvaluation(b *testing.B) {
 
 // ingestAt ingests md from the collector's own receivers with the wall clock at now.
 func (h *harness) ingestAt(b testing.TB, md pmetric.Metrics, now time.Time) {
-	h.clock.set(now)
+	h.clock.Set(now)
 	require.NoError(b, h.e.Ingest(context.Background(), md, ""))
 }
 
@@ -53,13 +53,13 @@ func BenchmarkIngest(b *testing.B) {
 	h := newHarness(b, cfg)
 	ring := make([]pmetric.Metrics, 8)
 	for i := range ring {
-		ring[i] = benchdata.Scrape(i)
+		ring[i] = enginetest.Scrape(i)
 	}
 	k := 0
 	send := func() {
 		md := ring[k%len(ring)]
-		benchdata.Restamp(md, k)
-		h.ingestAt(b, md, benchdata.Time(k))
+		enginetest.Restamp(md, k)
+		h.ingestAt(b, md, enginetest.Time(k))
 		k++
 	}
 	for range 24 {
@@ -79,12 +79,12 @@ func BenchmarkIngestNewSeries(b *testing.B) {
 	cfg := testConfig(benchRules(b)...)
 	cfg.EvaluationInterval = 24 * time.Hour
 	// Scrape 1 is 15 s past a day boundary: no evaluation is due.
-	md := benchdata.Scrape(1)
+	md := enginetest.Scrape(1)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		h := newHarness(b, cfg)
 		b.StartTimer()
-		h.ingestAt(b, md, benchdata.Time(1))
+		h.ingestAt(b, md, enginetest.Time(1))
 		b.StopTimer()
 		require.Empty(b, h.e.drops.pending, "every point is stored")
 		require.NoError(b, h.e.Close(context.Background()))
@@ -101,7 +101,7 @@ func BenchmarkIngestRefused(b *testing.B) {
 	cfg.Limits.MaxSeries = 10
 	cfg.Limits.MaxSeriesPerSender = 10
 	h := newHarness(b, cfg)
-	md := benchdata.Scrape(0)
+	md := enginetest.Scrape(0)
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rms.At(i).Resource().Attributes().PutStr("service.instance.id", "flood")
@@ -131,10 +131,10 @@ func BenchmarkIngestTranslation(b *testing.B) {
 	for _, arm := range arms {
 		b.Run(arm.name, func(b *testing.B) {
 			cfg := testConfig(benchRules(b)...)
-			cfg.EvaluationInterval = benchdata.Interval
+			cfg.EvaluationInterval = enginetest.Interval
 			arm.set(&cfg.Translation)
 			h := newHarness(b, cfg)
-			md := benchdata.Scrape(0)
+			md := enginetest.Scrape(0)
 			h.ingestAt(b, md, epoch)
 			ctx := context.Background()
 			for b.Loop() {

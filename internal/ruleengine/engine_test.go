@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 )
 
 // hpuBatch is hpu.temperature of one device from a resource with the given attributes.
@@ -53,7 +55,7 @@ func TestOutputInEvaluationOrder(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	var order []time.Time
-	clock := &testClock{now: epoch.Add(15 * time.Second)}
+	clock := enginetest.NewClock(epoch.Add(15 * time.Second))
 	e, err := New(testConfig("testdata/semantics.rules.yaml"), Settings{Clock: clock.Now, Output: func(_ context.Context, r Result) {
 		if r.Evaluations[0].Time.Equal(epoch) {
 			close(started)
@@ -100,7 +102,7 @@ func TestNoSenderControlsTime(t *testing.T) {
 	start := epoch.Add(time.Hour)
 	for k := 0; k <= 10; k++ {
 		now := start.Add(time.Duration(k) * 15 * time.Second)
-		h.clock.set(now)
+		h.clock.Set(now)
 		h.consume(hpuBatch(honest, now, 87))
 		h.consumeFrom(peer, hpuBatch(mallory, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 20))
 		h.consumeFrom(peer, hpuBatch(mallory, now.Add(10*time.Minute), 20))
@@ -120,7 +122,7 @@ func TestNoSenderControlsTime(t *testing.T) {
 // timestamp, 0, among them) is refused as too old; it cannot reach an evaluation anyway.
 func TestOldPointsAreRefused(t *testing.T) {
 	h := newHarness(t, testConfig("testdata/semantics.rules.yaml"))
-	h.clock.set(epoch)
+	h.clock.Set(epoch)
 	dev := map[string]any{"hpu.index": int64(0)}
 	h.consume(gaugeBatch("hpu.temperature", "Cel", time.Unix(0, 0), point{dev, 99}))
 	h.consume(gaugeBatch("hpu.temperature", "Cel", epoch.Add(-time.Hour), point{dev, 99}))

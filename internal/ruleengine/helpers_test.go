@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 )
 
 // epoch is an arbitrary aligned start time for tests.
@@ -46,30 +48,12 @@ func gaugeBatch(name, unit string, ts time.Time, pts ...point) pmetric.Metrics {
 	return md
 }
 
-// testClock is a settable wall clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // harness is an engine on a test clock whose ALERTS (AlertsMetrics of every output) go to sink and whose
 // outputs are kept in order.
 type harness struct {
 	t     *testing.T
 	e     *Engine
-	clock *testClock
+	clock *enginetest.Clock
 	sink  *consumertest.MetricsSink
 	tel   *componenttest.Telemetry
 
@@ -84,7 +68,7 @@ func newHarness(t testing.TB, cfg Config) *harness {
 
 func newHarnessWithLogger(t testing.TB, cfg Config, logger *zap.Logger) *harness {
 	t.Helper()
-	h := &harness{clock: &testClock{now: epoch}, sink: new(consumertest.MetricsSink), tel: componenttest.NewTelemetry()}
+	h := &harness{clock: enginetest.NewClock(epoch), sink: new(consumertest.MetricsSink), tel: componenttest.NewTelemetry()}
 	if tt, ok := t.(*testing.T); ok {
 		h.t = tt
 	}
@@ -117,7 +101,7 @@ func testConfig(files ...string) Config {
 func (h *harness) consume(md pmetric.Metrics) {
 	h.t.Helper()
 	if t := latest(md); t.After(h.clock.Now()) {
-		h.clock.set(t)
+		h.clock.Set(t)
 	}
 	h.consumeFrom("", md)
 }
@@ -131,28 +115,14 @@ func (h *harness) consumeFrom(peer string, md pmetric.Metrics) {
 // latest is the latest point time of md.
 func latest(md pmetric.Metrics) time.Time {
 	var maxT pcommon.Timestamp
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		sms := rms.At(i).ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				m := ms.At(k)
-				var dps pmetric.NumberDataPointSlice
-				switch m.Type() {
-				case pmetric.MetricTypeGauge:
-					dps = m.Gauge().DataPoints()
-				case pmetric.MetricTypeSum:
-					dps = m.Sum().DataPoints()
-				default:
-					continue
-				}
-				for l := 0; l < dps.Len(); l++ {
-					maxT = max(maxT, dps.At(l).Timestamp())
-				}
+	forEachScope(md, func(_ seriesContext, ms pmetric.MetricSlice) {
+		for k := 0; k < ms.Len(); k++ {
+			dps, ok := numberPoints(ms.At(k))
+			for l := 0; ok && l < dps.Len(); l++ {
+				maxT = max(maxT, dps.At(l).Timestamp())
 			}
 		}
-	}
+	})
 	return maxT.AsTime()
 }
 

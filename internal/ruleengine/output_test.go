@@ -168,10 +168,10 @@ func TestSeriesAndSampleLimits(t *testing.T) {
 		"series": int64(2), "max_series": int64(2)}, logs.All()[0].ContextMap())
 
 	h.consume(receiverBatch(epoch.Add(30*time.Second), map[int64]float64{0: 51, 1: 51, 2: 51}))
-	h.clock.set(epoch.Add(59 * time.Second))
+	h.clock.Set(epoch.Add(59 * time.Second))
 	h.e.Tick(context.Background())
 	assert.Equal(t, 1, logs.Len(), "less than a minute since the last warning")
-	h.clock.set(epoch.Add(time.Minute))
+	h.clock.Set(epoch.Add(time.Minute))
 	h.e.Tick(context.Background())
 	require.Equal(t, 2, logs.Len(), "the minute has passed: the totals are logged without another drop")
 	assert.Equal(t, map[string]any{"series_limit": int64(1), "samples_per_series_limit": int64(2),

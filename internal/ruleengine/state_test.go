@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 )
 
 // memStorage is a storage extension keeping one in-memory map, shared by every client, like file_storage
@@ -61,7 +63,7 @@ func TestForStateSurvivesRestart(t *testing.T) {
 	dev := map[string]any{"hpu.index": int64(0)}
 
 	start := func() (*harness, func()) {
-		h := &harness{t: t, clock: &testClock{now: epoch}, sink: new(consumertest.MetricsSink)}
+		h := &harness{t: t, clock: enginetest.NewClock(epoch), sink: new(consumertest.MetricsSink)}
 		e, err := New(cfg, Settings{Clock: h.clock.Now, Output: func(ctx context.Context, r Result) {
 			_ = h.sink.ConsumeMetrics(ctx, h.e.AlertsMetrics(r.Evaluations))
 		}})

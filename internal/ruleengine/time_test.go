@@ -66,7 +66,7 @@ func TestIdleTickFiresWhenDataStops(t *testing.T) {
 	h := newHarness(t, testConfig("testdata/training.rules.yaml"))
 	var wall time.Time
 	tick := func(at time.Time) {
-		h.clock.set(at)
+		h.clock.Set(at)
 		h.e.Tick(context.Background())
 	}
 	var total int64

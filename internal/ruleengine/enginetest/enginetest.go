@@ -1,17 +1,51 @@
-// Package benchdata is the workload of the threshold benchmarks (the rule engine's and the threshold
-// connector's): the shipped rules plus generated ones, and scrapes of a 125-node, 1,000-HPU cluster.
-package benchdata // import "github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/benchdata"
+// Package enginetest supports the tests and benchmarks of the rule engine and the threshold connector: a
+// settable wall clock, and the benchmarks' workload (the shipped rules plus generated ones, and scrapes
+// of a 125-node, 1,000-HPU cluster).
+package enginetest // import "github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
+
+// Clock is a wall clock that tests set, safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now is the clock's time; pass it as the engine's Settings.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Reach moves the clock forward to t, if it is behind.
+func (c *Clock) Reach(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
+	}
+}
 
 const (
 	Nodes = 125
