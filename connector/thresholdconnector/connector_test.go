@@ -66,6 +66,10 @@ func newPipeline(t *testing.T, cfg *Config, withMetrics, withLogs bool) *pipelin
 }
 
 func newPipelineWith(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel component.TelemetrySettings) *pipeline {
+	return newPipelineOn(t, cfg, withMetrics, withLogs, tel, componenttest.NewNopHost())
+}
+
+func newPipelineOn(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel component.TelemetrySettings, host component.Host) *pipeline {
 	t.Helper()
 	ctx := context.Background()
 	p := &pipeline{clock: enginetest.NewClock(epoch), metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink)}
@@ -84,14 +88,17 @@ func newPipelineWith(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel 
 		p.instances = append(p.instances, c)
 	}
 	for _, c := range p.instances {
-		require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+		require.NoError(t, c.Start(ctx, host))
 	}
-	t.Cleanup(func() {
-		for _, c := range p.instances {
-			require.NoError(t, c.Shutdown(ctx))
-		}
-	})
+	t.Cleanup(func() { p.shutdown(t) })
 	return p
+}
+
+// shutdown shuts every instance down, as the collector does; a second call does nothing.
+func (p *pipeline) shutdown(t *testing.T) {
+	for _, c := range p.instances {
+		require.NoError(t, c.Shutdown(context.Background()))
+	}
 }
 
 // consume hands md to every instance, with the clock at md's time as if it arrived when stamped.

@@ -86,7 +86,7 @@ func benchPipeline(b *testing.B, cfg *Config) {
 		send(k)
 	}
 	k := benchWarmScrapes
-	cpuStart, cpuOK := processCPU()
+	cpuStart, cpuOK := enginetest.ProcessCPU()
 	start := time.Now()
 	for b.Loop() {
 		send(k)
@@ -94,7 +94,7 @@ func benchPipeline(b *testing.B, cfg *Config) {
 	}
 	require.NoError(b, pl.drain(ctx))
 	elapsed := time.Since(start)
-	cpuEnd, _ := processCPU()
+	cpuEnd, _ := enginetest.ProcessCPU()
 	// The connector warns about any sample it does not store: every point must have been stored.
 	require.Zero(b, pl.warnings.Len(), "%v", pl.warnings.All())
 	n := float64((k - benchWarmScrapes) * points)

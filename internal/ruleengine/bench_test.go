@@ -11,6 +11,26 @@ import (
 	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine/enginetest"
 )
 
+// cpuMeter sums the process's CPU time over the timed parts of a benchmark and reports it per point.
+type cpuMeter struct {
+	total, mark time.Duration
+	ok          bool
+}
+
+func (m *cpuMeter) start() { m.mark, m.ok = enginetest.ProcessCPU() }
+
+func (m *cpuMeter) stop() {
+	if now, ok := enginetest.ProcessCPU(); ok && m.ok {
+		m.total += now - m.mark
+	}
+}
+
+func (m *cpuMeter) report(b *testing.B, points int) {
+	if m.ok {
+		b.ReportMetric(float64(m.total.Nanoseconds())/float64(b.N*points), "cpu-ns/point")
+	}
+}
+
 // benchRules are the shipped rules plus generated variations on the same metrics: 50 rules.
 func benchRules(b *testing.B) []string {
 	files, err := enginetest.Rules("../..", b.TempDir())
@@ -28,6 +48,8 @@ func BenchmarkEvaluation(b *testing.B) {
 	}
 	ctx := context.Background()
 	last := enginetest.Time(23)
+	var cpu cpuMeter
+	cpu.start()
 	for b.Loop() {
 		// Evaluate the same instant again and again: same data, same work, no time moving.
 		h.e.mu.Lock()
@@ -35,6 +57,10 @@ func BenchmarkEvaluation(b *testing.B) {
 			h.e.eval.evalGroup(ctx, g, last)
 		}
 		h.e.mu.Unlock()
+	}
+	cpu.stop()
+	if cpu.ok {
+		b.ReportMetric(float64(cpu.total.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -65,11 +91,15 @@ func BenchmarkIngest(b *testing.B) {
 	for range 24 {
 		send()
 	}
+	var cpu cpuMeter
+	cpu.start()
 	for b.Loop() {
 		send()
 	}
+	cpu.stop()
 	require.Empty(b, h.e.drops.pending, "every point is stored")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ring[0].DataPointCount()), "ns/point")
+	cpu.report(b, ring[0].DataPointCount())
 }
 
 // BenchmarkIngestNewSeries is the admission of new series: every point of a 10,000-point scrape from
@@ -80,17 +110,21 @@ func BenchmarkIngestNewSeries(b *testing.B) {
 	cfg.EvaluationInterval = 24 * time.Hour
 	// Scrape 1 is 15 s past a day boundary: no evaluation is due.
 	md := enginetest.Scrape(1)
+	var cpu cpuMeter
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		h := newHarness(b, cfg)
 		b.StartTimer()
+		cpu.start()
 		h.ingestAt(b, md, enginetest.Time(1))
+		cpu.stop()
 		b.StopTimer()
 		require.Empty(b, h.e.drops.pending, "every point is stored")
 		require.NoError(b, h.e.Close(context.Background()))
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*md.DataPointCount()), "ns/point")
+	cpu.report(b, md.DataPointCount())
 }
 
 // BenchmarkIngestRefused is a flood: a 10,000-point scrape of new series from one sender that has no
@@ -107,10 +141,14 @@ func BenchmarkIngestRefused(b *testing.B) {
 		rms.At(i).Resource().Attributes().PutStr("service.instance.id", "flood")
 	}
 	h.ingestAt(b, md, epoch)
+	var cpu cpuMeter
+	cpu.start()
 	for b.Loop() {
 		h.ingestAt(b, md, epoch)
 	}
+	cpu.stop()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*md.DataPointCount()), "ns/point")
+	cpu.report(b, md.DataPointCount())
 }
 
 // BenchmarkIngestTranslation compares, side by side, ingesting one 10,000-series batch with no resource
