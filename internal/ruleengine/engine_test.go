@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -223,4 +224,27 @@ func TestGroupIntervalBounds(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte("groups:\n  - name: fast\n    interval: 1ms\n    rules:\n      - alert: A\n        expr: up == 0\n"), 0o600))
 	cfg := testConfig(file)
 	require.ErrorContains(t, cfg.Check(), `group "fast": interval must be between 1s and 24h0m0s, got 1ms`)
+}
+
+// FuzzSenderName: whatever a client puts in its resource, a sender's name is valid UTF-8 of bounded
+// length (it becomes a telemetry label value and a log field).
+func FuzzSenderName(f *testing.F) {
+	f.Add("10.0.0.1", "trainer", "rank-0", "node-1")
+	f.Add("", strings.Repeat("é", 100), "\xff\xfe", "")
+	f.Add("::1", "a\x00b", strings.Repeat("x", 70), "\u2028")
+	f.Fuzz(func(t *testing.T, peer, name, instance, host string) {
+		res := pcommon.NewMap()
+		res.PutStr("service.name", name)
+		res.PutStr("service.instance.id", instance)
+		res.PutStr("host.name", host)
+		got := senderName(peer, res)
+		if !utf8.ValidString(got) {
+			t.Fatalf("senderName: invalid UTF-8 %q", got)
+		}
+		// The address and three values, each at most maxSenderValueLen bytes plus "…" (each byte of
+		// invalid UTF-8 replaced by 3), with their keys.
+		if limit := 4*(3*maxSenderValueLen+len("…")) + len(" service.name= service.instance.id= host.name="); len(got) > limit {
+			t.Fatalf("senderName: %d bytes, want at most %d", len(got), limit)
+		}
+	})
 }
