@@ -117,7 +117,7 @@ hlml-asan-test:
 	cd receiver/gaudireceiver/internal/hlml && CC=$(TOOLS)/asan-gcc ASAN_OPTIONS=detect_leaks=0 \
 	  LD_PRELOAD=$$(gcc -print-file-name=libasan.so) $(TOOLS)/hlml.test -test.count=1
 
-## rules-test: the alert rules' unit tests, through promtool and through our processor (cmd/ruletest)
+## rules-test: the alert rules' unit tests, through promtool and through our rule engine (cmd/ruletest)
 rules-test:
 	promtool check rules configs/prometheus/rules/*.rules.yaml configs/prometheus/rules/compat/*.rules.yaml \
 	  configs/prometheus/rules/testdata/*.rules.yaml

@@ -66,7 +66,7 @@ var lokiIndexLabels = []string{
 	"k8s_cronjob_name", "k8s_job_name",
 }
 
-// The structured metadata the LogQL queries may filter on: what the threshold_events connector puts on its
+// The structured metadata the LogQL queries may filter on: what the threshold connector puts on its
 // records (scope, severity, the alert's labels, alert.* attributes) and what the training contract puts on
 // the jobs' records (docs/training-metrics.md), dots turned into underscores as Loki stores them.
 var lokiMetadata = []string{

@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/receiver"
 	otelconftelemetry "go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
-	thresholdeventsconnector "github.com/otelcol-gaudi/otelcol-gaudi/connector/thresholdeventsconnector"
+	thresholdconnector "github.com/otelcol-gaudi/otelcol-gaudi/connector/thresholdconnector"
 	forwardconnector "go.opentelemetry.io/collector/connector/forwardconnector"
 	debugexporter "go.opentelemetry.io/collector/exporter/debugexporter"
 	otlpexporter "go.opentelemetry.io/collector/exporter/otlpexporter"
@@ -19,7 +19,6 @@ import (
 	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	prometheusremotewriteexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
 	fileexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
-	thresholdbusextension "github.com/otelcol-gaudi/otelcol-gaudi/extension/thresholdbusextension"
 	hpuhealthextension "github.com/otelcol-gaudi/otelcol-gaudi/extension/hpuhealthextension"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
@@ -27,7 +26,6 @@ import (
 	zpagesextension "go.opentelemetry.io/collector/extension/zpagesextension"
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	basicauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/basicauthextension"
-	thresholdprocessor "github.com/otelcol-gaudi/otelcol-gaudi/processor/thresholdprocessor"
 	hpujobprocessor "github.com/otelcol-gaudi/otelcol-gaudi/processor/hpujobprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
@@ -61,7 +59,6 @@ func components() (otelcol.Factories, error) {
 	}
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
-		thresholdbusextension.NewFactory(),
 		hpuhealthextension.NewFactory(),
 		healthcheckextension.NewFactory(),
 		filestorage.NewFactory(),
@@ -74,7 +71,6 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExtensionModules = makeModulesMap(factories.Extensions, map[component.Type]string{
-		thresholdbusextension.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
 		hpuhealthextension.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
 		healthcheckextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.165.1",
 		filestorage.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.165.1",
@@ -125,7 +121,6 @@ func components() (otelcol.Factories, error) {
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
-		thresholdprocessor.NewFactory(),
 		hpujobprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
@@ -135,7 +130,6 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ProcessorModules = makeModulesMap(factories.Processors, map[component.Type]string{
-		thresholdprocessor.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
 		hpujobprocessor.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.165.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.165.0",
@@ -143,14 +137,14 @@ func components() (otelcol.Factories, error) {
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
-		thresholdeventsconnector.NewFactory(),
+		thresholdconnector.NewFactory(),
 		forwardconnector.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 	factories.ConnectorModules = makeModulesMap(factories.Connectors, map[component.Type]string{
-		thresholdeventsconnector.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
+		thresholdconnector.NewFactory().Type(): "github.com/otelcol-gaudi/otelcol-gaudi v0.0.0",
 		forwardconnector.NewFactory().Type(): "go.opentelemetry.io/collector/connector/forwardconnector v0.165.0",
 	})
 

@@ -1,6 +1,7 @@
 // Command ruletest runs Prometheus rule unit tests (promtool's test file format) through the threshold
-// processor: input series enter as metric batches through the processor's ConsumeMetrics, so the whole
-// path from data points to alert state is tested.
+// connector's rule engine (internal/ruleengine): input series enter as OTLP metric batches through the
+// engine's ingest, on a clock that moves with them, so the whole path from data points to alert state
+// is tested.
 //
 //	go run ./cmd/ruletest FILE.test.yaml...
 //

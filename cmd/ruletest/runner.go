@@ -12,20 +12,30 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql/parser"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/otelcol-gaudi/otelcol-gaudi/processor/thresholdprocessor"
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine"
 )
 
 // epsilon is the relative tolerance for expected sample values, as in current promtool.
 const epsilon = 1e-6
 
-// runFile runs every test group of one file and returns the problems found.
+// runFile runs every test group of one file and returns the problems found. The rule files are parsed
+// once for all the groups.
 func runFile(ctx context.Context, path string) []string {
 	tf, err := readTestFile(path)
 	if err != nil {
+		return []string{err.Error()}
+	}
+	cfg := ruleengine.DefaultConfig()
+	cfg.RuleFiles = tf.RuleFiles
+	cfg.EvaluationInterval = time.Duration(tf.EvaluationInterval)
+	// Test series may be dense and long; keep every sample and replay every evaluation, as promtool does.
+	cfg.Limits.MaxSamplesPerSeries = 1_000_000
+	cfg.Limits.MaxCatchUpEvaluations = 100_000
+	cfg.Limits.MaxSeriesPerSender = cfg.Limits.MaxSeries
+	if err := cfg.Check(); err != nil {
 		return []string{err.Error()}
 	}
 	var problems []string
@@ -34,7 +44,7 @@ func runFile(ctx context.Context, path string) []string {
 		if name == "" {
 			name = fmt.Sprintf("test %d", i+1)
 		}
-		for _, p := range runGroup(ctx, tf, tg) {
+		for _, p := range runGroup(ctx, cfg, tg) {
 			problems = append(problems, name+": "+p)
 		}
 	}
@@ -46,9 +56,16 @@ type batch struct {
 	md pmetric.Metrics
 }
 
-// runGroup feeds the group's input series through a fresh processor in time order and, at each
-// eval_time, compares the firing alerts and query results with the expectations.
-func runGroup(ctx context.Context, tf *testFile, tg testGroup) []string {
+// clock is the simulated wall clock of a test group: data arrive when they are stamped.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+// runGroup feeds the group's input series through a fresh rule engine in time order, the clock moving
+// with them from Unix 0 as promtool's does, and at each eval_time compares the firing alerts and query
+// results with the expectations. The batches enter through the engine's OTLP ingest, so names and
+// labels are translated as in the collector.
+func runGroup(ctx context.Context, cfg ruleengine.Config, tg testGroup) []string {
 	interval := time.Duration(tg.Interval)
 	if interval == 0 {
 		interval = defaultInterval
@@ -57,40 +74,41 @@ func runGroup(ctx context.Context, tf *testFile, tg testGroup) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	cfg := thresholdprocessor.NewFactory().CreateDefaultConfig().(*thresholdprocessor.Config)
-	cfg.RuleFiles = tf.RuleFiles
-	cfg.EvaluationInterval = time.Duration(tf.EvaluationInterval)
 	cfg.ExternalLabels = tg.ExternalLabels
 	cfg.ExternalURL = tg.ExternalURL
-	// Test series may be dense; keep every sample, as promtool does.
-	cfg.Limits.MaxSamplesPerSeries = math.MaxInt32
-	cfg.Limits.MaxCatchUpEvaluations = math.MaxInt32
-	rt, err := thresholdprocessor.NewRuleTester(ctx, cfg, discardMetrics{})
+	clk := &clock{now: time.Unix(0, 0)}
+	eng, err := ruleengine.New(cfg, ruleengine.Settings{Clock: clk.Now})
 	if err != nil {
 		return []string{err.Error()}
 	}
-	defer func() { _ = rt.Close(ctx) }()
+	if err := eng.Start(ctx, nil); err != nil {
+		return []string{err.Error()}
+	}
+	defer func() { _ = eng.Close(ctx) }()
 
 	var problems []string
 	fed := 0
-	for _, at := range checkpoints(tg) {
+	// promtool evaluates from time 0 on; the first checkpoint starts the engine's timeline there.
+	for _, at := range append([]time.Time{time.Unix(0, 0)}, checkpoints(tg)...) {
 		for fed < len(batches) && !batches[fed].t.After(at) {
-			if err := rt.ConsumeMetrics(ctx, batches[fed].md); err != nil {
+			clk.now = batches[fed].t
+			if err := eng.Ingest(ctx, batches[fed].md, ""); err != nil {
 				return append(problems, fmt.Sprintf("consuming input at %s: %v", batches[fed].t.UTC(), err))
 			}
 			fed++
 		}
-		if err := rt.AdvanceTo(ctx, at); err != nil {
+		clk.now = at
+		if err := eng.AdvanceTo(ctx, at); err != nil {
 			return append(problems, err.Error())
 		}
 		for _, at2 := range tg.AlertRuleTests {
 			if evalTime(at2.EvalTime).Equal(at) {
-				problems = append(problems, checkAlerts(rt, at2)...)
+				problems = append(problems, checkAlerts(eng, at2)...)
 			}
 		}
 		for _, pt := range tg.PromQLTests {
 			if evalTime(pt.EvalTime).Equal(at) {
-				problems = append(problems, checkQuery(ctx, rt, pt)...)
+				problems = append(problems, checkQuery(ctx, eng, pt)...)
 			}
 		}
 	}
@@ -183,15 +201,15 @@ func (a alertView) String() string {
 	return fmt.Sprintf("{labels: %s, annotations: %s}", a.labels, a.annotations)
 }
 
-func checkAlerts(rt *thresholdprocessor.RuleTester, test alertRuleTest) []string {
+func checkAlerts(eng *ruleengine.Engine, test alertRuleTest) []string {
 	var exp, got []alertView
 	for _, e := range test.ExpAlerts {
 		lb := labels.NewBuilder(labels.FromMap(e.ExpLabels))
 		lb.Set(labels.AlertName, test.Alertname)
 		exp = append(exp, alertView{labels: lb.Labels(), annotations: labels.FromMap(e.ExpAnnotations)})
 	}
-	for _, a := range rt.FiringAlerts(test.Alertname) {
-		got = append(got, alertView{labels: a.Labels, annotations: a.Annotations})
+	for _, a := range eng.FiringAlerts(test.Alertname) {
+		got = append(got, alertView{labels: promLabels(a.Labels), annotations: promLabels(a.Annotations)})
 	}
 	cmp := func(a, b alertView) int {
 		if c := labels.Compare(a.labels, b.labels); c != 0 {
@@ -215,8 +233,8 @@ type sampleView struct {
 
 func (s sampleView) String() string { return fmt.Sprintf("%s %g", s.labels, s.value) }
 
-func checkQuery(ctx context.Context, rt *thresholdprocessor.RuleTester, test promqlTest) []string {
-	vec, err := rt.Query(ctx, test.Expr, evalTime(test.EvalTime))
+func checkQuery(ctx context.Context, eng *ruleengine.Engine, test promqlTest) []string {
+	vec, err := eng.Query(ctx, test.Expr, evalTime(test.EvalTime))
 	if err != nil {
 		return []string{fmt.Sprintf("expr: %q, time: %s, err: %v", test.Expr, test.EvalTime, err)}
 	}
@@ -230,7 +248,7 @@ func checkQuery(ctx context.Context, rt *thresholdprocessor.RuleTester, test pro
 		exp = append(exp, sampleView{labels: lset, value: s.Value})
 	}
 	for _, s := range vec {
-		got = append(got, sampleView{labels: s.Metric, value: s.F})
+		got = append(got, sampleView{labels: promLabels(s.Labels), value: s.Value})
 	}
 	cmp := func(a, b sampleView) int { return labels.Compare(a.labels, b.labels) }
 	slices.SortFunc(exp, cmp)
@@ -259,9 +277,11 @@ func listString[T fmt.Stringer](items []T) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// discardMetrics drops the processor's output: a rule test reads alert state, not the stream.
-type discardMetrics struct{}
-
-func (discardMetrics) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
-
-func (discardMetrics) ConsumeMetrics(context.Context, pmetric.Metrics) error { return nil }
+// promLabels turns the engine's labels into Prometheus', which promtool compares and prints.
+func promLabels(ls ruleengine.Labels) labels.Labels {
+	b := labels.NewScratchBuilder(len(ls))
+	for _, l := range ls {
+		b.Add(l.Name, l.Value)
+	}
+	return b.Labels()
+}

@@ -8,8 +8,8 @@ import (
 )
 
 // HealthReporter is told the outcome of every scrape; the hpu_health extension implements it to
-// serve /health and /ready. It is defined here, by its caller, as thresholdprocessor.EventBus is:
-// the extension imports the receiver, so the receiver depends on no extension package.
+// serve /health and /ready. It is defined here, by its caller: the extension imports the receiver, so
+// the receiver depends on no extension package.
 type HealthReporter interface {
 	// ReportScrape records that receiver id's scrape at time at, through source, found devices
 	// devices of which readable were read without error; interval is the receiver's

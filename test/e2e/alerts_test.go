@@ -22,7 +22,7 @@ func TestDemoOverheatFiresHighTemperatureAlert(t *testing.T) {
 	t.Parallel()
 	c := startDemoCollector(t,
 		"receivers::gaudi::simulator::faults=[{device: 3, kind: overheat}]",
-		"processors::threshold::evaluation_interval=5s",
+		"connectors::threshold::evaluation_interval=5s",
 	)
 	start := time.Now()
 	waitForAlert(t, c, "HPUHighTemperature", "pending")

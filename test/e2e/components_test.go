@@ -80,7 +80,7 @@ func TestComponentsListed(t *testing.T) {
 		{names: []string{"groupbyattrs"}, module: "/processor/groupbyattrsprocessor "},
 	})
 	check("connector", got.Connectors, []wantComponent{
-		{names: []string{"threshold_events"}},
+		{names: []string{"threshold"}},
 		{names: []string{"forward"}, module: "/connector/forwardconnector "},
 	})
 	check("exporter", got.Exporters, []wantComponent{

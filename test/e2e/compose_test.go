@@ -338,7 +338,7 @@ func TestComposeStack(t *testing.T) {
 			}
 		})
 		// The rule files the collector names relative to its working directory are the checkout's.
-		for _, f := range collector.cfg.Processors.Threshold.RuleFiles {
+		for _, f := range collector.cfg.Connectors.Threshold.RuleFiles {
 			if got, want := collectorSvc.hostPath(t, f), filepath.Join(repoRoot, f); got != want {
 				t.Errorf("the collector's rule file %s is %s on the host, want %s", f, got, want)
 			}

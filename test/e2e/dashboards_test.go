@@ -66,7 +66,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		fmt.Sprintf("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
 		"receivers::gaudi::simulator::faults=[{device: 5, kind: overheat}, {device: 5, kind: rows_pending}, {device: 6, kind: nic_link_down}, {device: 2, kind: fail}, {device: 4, kind: sensor_glitch}]",
 		"receivers::host_metrics::collection_interval=1s",
-		"processors::threshold::evaluation_interval=1s",
+		"connectors::threshold::evaluation_interval=1s",
 		"exporters::otlp_http/loki::endpoint="+loki.URL+"/otlp",
 		"service::pipelines::logs::exporters=[debug/events, otlp_http/loki]",
 		"service::pipelines::logs/alerts::exporters=[debug/events, otlp_http/loki]",
@@ -75,7 +75,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		"exporters::otlp_http/down::retry_on_failure::initial_interval=500ms",
 		"exporters::otlp_http/down::retry_on_failure::max_interval=500ms",
 		"exporters::otlp_http/down::retry_on_failure::max_elapsed_time=1s",
-		"service::pipelines::metrics::exporters=[prometheus, debug, threshold_events, otlp_http/down]",
+		"service::pipelines::metrics/export::exporters=[prometheus, debug, otlp_http/down]",
 		"service::pipelines::metrics::receivers=[gaudi, host_metrics, otlp, kubelet_stats]",
 	)...)
 	am := startAlertmanager(t)

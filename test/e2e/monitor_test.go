@@ -176,8 +176,8 @@ func TestMonitorUpDown(t *testing.T) {
 	mustLookPath(t, "prometheus-alertmanager", "alertmanager", "prometheus-alertmanager")
 	// The collector also fires an alert at once, so that the test can see its ALERTS dropped.
 	s := newMonitorStack(t,
-		"--set=processors::threshold::rule_files=[test/e2e/testdata/monitor/always-firing.rules.yaml]",
-		"--set=processors::threshold::evaluation_interval=1s",
+		"--set=connectors::threshold::rule_files=[test/e2e/testdata/monitor/always-firing.rules.yaml]",
+		"--set=connectors::threshold::evaluation_interval=1s",
 		"--set=receivers::gaudi::collection_interval=1s")
 
 	t.Cleanup(func() {

@@ -49,7 +49,7 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 	// Static targets as the original design runs them (start_http_server(9200)), without identity labels.
 	// One moves its counter on at every scrape, exports its own HPU gauge and stamps its samples in 2100:
 	// the scrape's own time must be used (honor_timestamps: false), or its series are lost and a process's
-	// clock drives the threshold processor's time. The other floods (more than sample_limit series) and
+	// clock drives the threshold connector's time. The other floods (more than sample_limit series) and
 	// must be refused alone: unlimited, it slows the collector's endpoint until Prometheus misses scrapes
 	// and takes a healthy rank for stalled.
 	var scrapes atomic.Int64
@@ -80,8 +80,8 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 		"training-scrape.yaml",
 		"receivers::prometheus/training::config::global::scrape_interval=1s",
 		"receivers::prometheus/training::config::global::scrape_timeout=1s",
-		"processors::threshold::rule_files=[test/e2e/testdata/training-stalled-fast.rules.yaml]",
-		"processors::threshold::evaluation_interval=1s",
+		"connectors::threshold::rule_files=[test/e2e/testdata/training-stalled-fast.rules.yaml]",
+		"connectors::threshold::evaluation_interval=1s",
 		fmt.Sprintf("extensions::hpu_health::endpoint=127.0.0.1:%d", hpuHealthPort),
 		fmt.Sprintf("exporters::prometheus::endpoint=127.0.0.1:%d", promPort),
 	)

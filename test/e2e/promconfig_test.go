@@ -137,12 +137,12 @@ type collectorEndpoints struct {
 			} `yaml:"protocols"`
 		} `yaml:"otlp"`
 	} `yaml:"receivers"`
-	Processors struct {
+	Connectors struct {
 		Threshold struct {
 			RuleFiles          []string `yaml:"rule_files"`
 			EvaluationInterval string   `yaml:"evaluation_interval"`
 		} `yaml:"threshold"`
-	} `yaml:"processors"`
+	} `yaml:"connectors"`
 	Exporters struct {
 		Prometheus struct {
 			Endpoint string `yaml:"endpoint"`
@@ -242,14 +242,14 @@ func TestPrometheusConfigIsValid(t *testing.T) {
 }
 
 // TestPrometheusAndCollectorLoadTheSameRules checks that the rules have one source of truth: the files
-// configs/prometheus/prometheus.yml loads are exactly those the threshold processor of configs/demo.yaml
+// configs/prometheus/prometheus.yml loads are exactly those the threshold connector of configs/demo.yaml
 // loads, so alerting in Prometheus and alerting in the collector alert alike.
 func TestPrometheusAndCollectorLoadTheSameRules(t *testing.T) {
 	t.Parallel()
 	promFiles := readPrometheusConfig(t, shippedPrometheusYML).ruleFiles(t, shippedPrometheusYML)
 
 	var collectorFiles []string
-	for _, f := range effectiveCollectorConfig(t, filepath.Join("configs", "demo.yaml")).Processors.Threshold.RuleFiles {
+	for _, f := range effectiveCollectorConfig(t, filepath.Join("configs", "demo.yaml")).Connectors.Threshold.RuleFiles {
 		if !filepath.IsAbs(f) {
 			f = filepath.Join(repoRoot, f) // the collector runs in the repository root
 		}
@@ -257,14 +257,14 @@ func TestPrometheusAndCollectorLoadTheSameRules(t *testing.T) {
 	}
 	slices.Sort(collectorFiles)
 	if !slices.Equal(promFiles, collectorFiles) {
-		t.Errorf("Prometheus (%s) loads %v,\nthe threshold processor (configs/demo.yaml) loads %v: they must be the same files",
+		t.Errorf("Prometheus (%s) loads %v,\nthe threshold connector (configs/demo.yaml) loads %v: they must be the same files",
 			shippedPrometheusYML, promFiles, collectorFiles)
 	}
 }
 
 // TestPrometheusConfigScrapesTheDemoCollector checks the shipped Prometheus config against the demo
 // collector it is written for: the scrape targets are the collector's exporter and telemetry endpoints,
-// Prometheus evaluates at the threshold processor's cadence, and the scrapes keep the scrape's own job
+// Prometheus evaluates at the threshold connector's cadence, and the scrapes keep the scrape's own job
 // and instance (honor_labels false; docs/backends.md).
 func TestPrometheusConfigScrapesTheDemoCollector(t *testing.T) {
 	t.Parallel()
@@ -288,12 +288,12 @@ func TestPrometheusConfigScrapesTheDemoCollector(t *testing.T) {
 	if err != nil {
 		t.Fatalf("global.evaluation_interval %q: %v", prom.Global.EvaluationInterval, err)
 	}
-	collectorEval, err := time.ParseDuration(demo.Processors.Threshold.EvaluationInterval)
+	collectorEval, err := time.ParseDuration(demo.Connectors.Threshold.EvaluationInterval)
 	if err != nil {
-		t.Fatalf("processors::threshold::evaluation_interval %q: %v", demo.Processors.Threshold.EvaluationInterval, err)
+		t.Fatalf("connectors::threshold::evaluation_interval %q: %v", demo.Connectors.Threshold.EvaluationInterval, err)
 	}
 	if time.Duration(promEval) != collectorEval {
-		t.Errorf("Prometheus evaluates every %s, the threshold processor every %s: want the same cadence", promEval, collectorEval)
+		t.Errorf("Prometheus evaluates every %s, the threshold connector every %s: want the same cadence", promEval, collectorEval)
 	}
 	if prom.Global.ScrapeInterval != "15s" {
 		t.Errorf("global.scrape_interval = %q, want 15s", prom.Global.ScrapeInterval)

@@ -10,16 +10,16 @@ import (
 )
 
 // TestTrainingAlertOnDemoCollector slows one trainsim rank down on the demo collector, whose threshold
-// processor evaluates a fast copy of SlowBatchProcessing: the alert fires for that rank only and reaches
-// the Prometheus endpoint with the rank's job, rank and HPU labels. The processor rebuilds each ALERTS
+// connector evaluates a fast copy of SlowBatchProcessing: the alert fires for that rank only and reaches
+// the Prometheus endpoint with the rank's job, rank and HPU labels. The connector rebuilds each ALERTS
 // series from labels, so this checks that its translation settings mirror the exporter's.
 func TestTrainingAlertOnDemoCollector(t *testing.T) {
 	t.Parallel()
 	grpcPort := freePort(t)
 	c := startDemoCollector(t,
 		fmt.Sprintf("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
-		"processors::threshold::rule_files=[test/e2e/testdata/training-fast.rules.yaml]",
-		"processors::threshold::evaluation_interval=1s",
+		"connectors::threshold::rule_files=[test/e2e/testdata/training-fast.rules.yaml]",
+		"connectors::threshold::evaluation_interval=1s",
 	)
 	const job = "e2e-alert-job"
 	startProcess(t, "trainsim", buildTrainsim(t),

@@ -11,11 +11,11 @@ func alerts(matchers ...string) string {
 	return sel("ALERTS", append([]string{onHost, `alertname=~"$alertname"`, `severity=~"$severity"`}, matchers...)...)
 }
 
-// alertEvents selects the threshold_events connector's log records in Loki. The records of HPU alerts have
+// alertEvents selects the threshold connector's alert transition records in Loki. The records of HPU alerts have
 // no service.name (the alert has no job label), so Loki files them under service_name="unknown_service";
 // the selector therefore takes every stream and the connector's scope (structured metadata) picks the records.
 // alertname, severity and alert_state (from alert.state) are structured metadata too.
-const alertEvents = `{service_name=~".+"} | scope_name="github.com/otelcol-gaudi/otelcol-gaudi/connector/thresholdeventsconnector"` +
+const alertEvents = `{service_name=~".+"} | scope_name="github.com/otelcol-gaudi/otelcol-gaudi/connector/thresholdconnector"` +
 	` | alertname=~"$alertname" | severity=~"$severity"`
 
 // The severities of the rules in configs/prometheus/rules.
@@ -139,7 +139,7 @@ func alertsLoki() []panel {
 	return []panel{
 		timeSeries(spec{title: "Alert transitions per rule", unit: "none", min: ptr(0.0), dec: ptr(0.0),
 			desc: "How often did each alert rule fire and resolve? Transition records per interval from the collectors' " +
-				"threshold_events connector, in Loki.",
+				"threshold connector, in Loki.",
 			queries: []query{logQL(`sum by (alertname, alert_state) (count_over_time(`+alertEvents+` [$__interval]))`, "{{alertname}} {{alert_state}}")},
 		}, bars),
 		barGauge(spec{title: "Devices with the most firing transitions", unit: "none",

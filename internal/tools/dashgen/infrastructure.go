@@ -334,10 +334,10 @@ func collectorPipelines() []panel {
 			},
 		}),
 		timeSeries(spec{title: "Alert rule evaluation in the collector", unit: "s", min: ptr(0.0),
-			desc: "How long does the threshold processor take to evaluate the alert rules, on average per evaluation run? " +
+			desc: "How long does the threshold connector take to evaluate the alert rules, on average per evaluation run? " +
 				"A rising time delays ALERTS and alert events.",
-			queries: []query{prom(`sum by (instance) (`+rate(host("otelcol_processor_threshold_evaluation_duration_sum"))+
-				`) / sum by (instance) (`+rate(host("otelcol_processor_threshold_evaluation_duration_count"))+`)`, "{{instance}}")},
+			queries: []query{prom(`sum by (instance) (`+rate(host("otelcol_connector_threshold_evaluation_duration_sum"))+
+				`) / sum by (instance) (`+rate(host("otelcol_connector_threshold_evaluation_duration_count"))+`)`, "{{instance}}")},
 		}),
 	}
 }

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package thresholdprocessor
-
-import "time"
-
-// processCPU is not measured here; benchmarks then report throughput only.
-func processCPU() (time.Duration, bool) { return 0, false }
