@@ -2,16 +2,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"maps"
-	"math/big"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/internal/fakekubelet"
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/testpki"
 )
 
 // kubeletNode is the kubelet of a Gaudi node, faked: the PodResources API on a unix socket, and
@@ -45,14 +39,17 @@ func startKubeletNode(t *testing.T) *kubeletNode {
 	}
 	t.Cleanup(k.Stop)
 
-	dir := t.TempDir()
-	clientCert, clientKey, clientPool := clientCertificate(t, dir)
+	// The kubelet's serving certificate and the collector's client certificate, from one test CA.
+	pki := testpki.New(t)
+	serving, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stats := httptest.NewUnstartedServer(k)
-	stats.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientPool, MinVersion: tls.VersionTLS12}
+	stats.TLS = &tls.Config{Certificates: []tls.Certificate{serving}, ClientAuth: tls.RequireAndVerifyClientCert,
+		ClientCAs: pki.Pool(), MinVersion: tls.VersionTLS12}
 	stats.StartTLS()
 	t.Cleanup(stats.Close)
-	ca := filepath.Join(dir, "kubelet-ca.pem")
-	writePEM(t, ca, "CERTIFICATE", stats.Certificate().Raw)
 
 	return &kubeletNode{Kubelet: k, socket: socket, sets: []string{
 		"processors::hpu_job::kubelet::socket=" + socket,
@@ -61,51 +58,10 @@ func startKubeletNode(t *testing.T) *kubeletNode {
 		"receivers::kubelet_stats::initial_delay=0s",
 		"receivers::kubelet_stats::auth_type=tls",
 		"receivers::kubelet_stats::endpoint=" + stats.URL,
-		"receivers::kubelet_stats::ca_file=" + ca,
-		"receivers::kubelet_stats::cert_file=" + clientCert,
-		"receivers::kubelet_stats::key_file=" + clientKey,
+		"receivers::kubelet_stats::ca_file=" + pki.CAFile,
+		"receivers::kubelet_stats::cert_file=" + pki.ClientCert,
+		"receivers::kubelet_stats::key_file=" + pki.ClientKey,
 	}}
-}
-
-// clientCertificate writes a self-signed client certificate and its key, as the collector's identity
-// towards the kubelet, and returns their paths and the pool that trusts it.
-func clientCertificate(t *testing.T, dir string) (cert, key string, pool *x509.CertPool) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "system:serviceaccount:monitoring:otelcol-gaudi"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, key = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
-	writePEM(t, cert, "CERTIFICATE", der)
-	writePEM(t, key, "EC PRIVATE KEY", keyDER)
-	pool = x509.NewCertPool()
-	pool.AddCert(parsed)
-	return cert, key, pool
-}
-
-func writePEM(t *testing.T, path, kind string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // exportingNode is a collector on the shipped configs/node.yaml with eight simulated HPUs read every
