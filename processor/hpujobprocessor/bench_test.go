@@ -104,6 +104,13 @@ func BenchmarkKubeletAttribution(b *testing.B) {
 		}
 	})
 	require.Len(b, serials, 8)
+	// Every device point gets a pod when all eight HPUs are allocated.
+	var devicePoints int64
+	forEachGaudiPoint(scrape, func(_ string, attrs pcommon.Map) {
+		if _, ok := attrs.Get(attrIndex); ok {
+			devicePoints++
+		}
+	})
 	var idle, busy []fakekubelet.Pod
 	for i := range 40 {
 		idle = append(idle, fakekubelet.Pod{Namespace: "default", Name: fmt.Sprintf("web-%d", i), UID: fmt.Sprintf("uid-%d", i),
@@ -120,7 +127,7 @@ func BenchmarkKubeletAttribution(b *testing.B) {
 	}{
 		{name: "kubelet=off"},
 		{name: "kubelet=on,hpus_allocated=0", pods: idle},
-		{name: "kubelet=on,hpus_allocated=8", pods: busy, want: 432},
+		{name: "kubelet=on,hpus_allocated=8", pods: busy, want: devicePoints},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			cfg := testConfig()
