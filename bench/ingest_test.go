@@ -259,6 +259,12 @@ type collector struct {
 // startCollector runs bin on the bench/ configs, merged in order.
 func startCollector(b *testing.B, bin string, configs ...string) *collector {
 	b.Helper()
+	return startCollectorEnv(b, bin, nil, configs...)
+}
+
+// startCollectorEnv is startCollector with env ("KEY=value") added to the collector's environment.
+func startCollectorEnv(b *testing.B, bin string, env []string, configs ...string) *collector {
+	b.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		b.Fatal(err)
@@ -274,6 +280,7 @@ func startCollector(b *testing.B, bin string, configs ...string) *collector {
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "BENCH_OTLP_ENDPOINT="+otlp, "BENCH_PROMETHEUS_ENDPOINT="+prom,
 		"BENCH_TELEMETRY_PORT="+telPort)
+	cmd.Env = append(cmd.Env, env...)
 	logPath := filepath.Join(b.TempDir(), "collector.log")
 	log, err := os.Create(logPath)
 	if err != nil {

@@ -107,8 +107,8 @@ func BenchmarkScrapeIngest(b *testing.B) {
 		if err := os.WriteFile(file, groups, 0o644); err != nil {
 			b.Fatal(err)
 		}
-		col := startCollector(b, ours, "scrape-pipeline.yaml", "BENCH_TARGETS_FILE="+file,
-			"BENCH_SCRAPE_INTERVAL="+interval.String(), "BENCH_SCRAPE_PROCESSORS="+arm.processors)
+		col := startCollectorEnv(b, ours, []string{"BENCH_TARGETS_FILE=" + file,
+			"BENCH_SCRAPE_INTERVAL=" + interval.String(), "BENCH_SCRAPE_PROCESSORS=" + arm.processors}, "scrape-pipeline.yaml")
 		b.Run(arm.name, func(b *testing.B) {
 			perRound := scrapeRanks * jobPointsPerRank
 			next := func() error { return col.exportRanks(interval) }
