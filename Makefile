@@ -17,7 +17,7 @@ GENERATED = receiver/gaudireceiver/internal/metadata receiver/gaudireceiver/READ
             deploy/kubernetes/kube-prometheus-stack/prometheusrule.yaml \
             deploy/kubernetes/kube-prometheus-stack/dashboards.yaml
 
-.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test fuzz-test rules-test e2e-test bench lint generate check-generated tools clean package
+.PHONY: all build run demo monitor-up monitor-down test test-deps unit-test bench-smoke fuzz-test rules-test e2e-test bench lint generate check-generated tools clean package
 
 all: build
 
@@ -68,7 +68,7 @@ monitor-down:
 	deploy/monitor.sh down
 
 ## test: everything CI runs: lint, generated-code check, unit tests (race), end-to-end tests
-test: test-deps lint check-generated unit-test fuzz-test hlml-asan-test rules-test e2e-test
+test: test-deps lint check-generated unit-test bench-smoke fuzz-test hlml-asan-test rules-test e2e-test
 
 ## test-deps: the real Prometheus and Alertmanager, and Debian's Python with PyTorch and prometheus_client
 ## for the prometheus_client training ranks (Debian packages) that the end-to-end tests run; systemd-analyze
@@ -89,6 +89,11 @@ test-deps:
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+## bench-smoke: every benchmark once (no timing), so a benchmark broken by a change fails CI rather than the
+## next `make bench`; bench/ is left to `make bench`, since it builds the upstream-only distribution first
+bench-smoke:
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $$($(GO) list ./... | grep -v -e /test/e2e -e '/bench$$')
 
 unit-test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
