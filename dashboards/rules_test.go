@@ -1,7 +1,9 @@
 package dashboards
 
 import (
+	"context"
 	"log/slog"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/template"
 )
 
 // alertRule is an alert of configs/prometheus/rules and the metrics its expression reads.
@@ -18,7 +22,8 @@ type alertRule struct {
 	name, file string
 	metrics    []string
 	// dashboard is the rule's dashboard annotation: a Grafana path with template actions in it.
-	dashboard string
+	dashboard   string
+	description string
 }
 
 func alertRules(t *testing.T) []alertRule {
@@ -42,7 +47,8 @@ func alertRules(t *testing.T) []alertRule {
 				if err != nil {
 					t.Fatalf("%s: %s: %v", path, r.Alert, err)
 				}
-				rules = append(rules, alertRule{name: r.Alert, file: filepath.Base(path), metrics: metrics, dashboard: r.Annotations["dashboard"]})
+				rules = append(rules, alertRule{name: r.Alert, file: filepath.Base(path), metrics: metrics,
+					dashboard: r.Annotations["dashboard"], description: r.Annotations["description"]})
 			}
 		}
 	}
@@ -185,5 +191,49 @@ func TestAlertRulesLinkToTheirDashboard(t *testing.T) {
 		if !reads {
 			t.Errorf("alert %s: its dashboard %s has no panel reading %q", r.name, d.File, r.metrics)
 		}
+	}
+}
+
+// expandAnnotation expands a rule annotation as Prometheus' rule manager does for an alert with these labels.
+func expandAnnotation(t *testing.T, rule, text string, lbls map[string]string) string {
+	t.Helper()
+	defs := "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+	data := template.AlertTemplateData(lbls, nil, "", promql.Sample{F: 42})
+	out, err := template.NewTemplateExpander(context.Background(), defs+text, rule, data, 0, nil, nil, nil).Expand()
+	if err != nil {
+		t.Fatalf("alert %s: expanding %q: %v", rule, text, err)
+	}
+	return out
+}
+
+// Every HPU alert names who holds the device, pod or Slurm job, when hpu_job put it on the series, and
+// links to the HPU dashboard with that pod selected; on an HPU nobody holds it reads without them.
+func TestHPUAlertsNameWhoHoldsTheDevice(t *testing.T) {
+	device := map[string]string{"instance": "gaudi-node-01", "hpu_index": "3", "hpu_uuid": "u3"}
+	held := map[string]string{"k8s_namespace_name": "training", "k8s_pod_name": "llama-0", "k8s_container_name": "trainer",
+		"slurm_job_id": "4242", "slurm_job_user": "alice"}
+	var n int
+	for _, r := range alertRules(t) {
+		if r.file != "hpu.rules.yaml" {
+			continue
+		}
+		n++
+		withHolder := maps.Clone(device)
+		maps.Copy(withHolder, held)
+		desc := expandAnnotation(t, r.name, r.description, withHolder)
+		for _, want := range []string{"pod training/llama-0, container trainer", "Slurm job 4242 of alice"} {
+			if !strings.Contains(desc, want) {
+				t.Errorf("alert %s: description %q does not name %q", r.name, desc, want)
+			}
+		}
+		if link := expandAnnotation(t, r.name, r.dashboard, withHolder); !strings.Contains(link, "&var-namespace=training&var-pod=llama-0") {
+			t.Errorf("alert %s: dashboard link %q does not select the pod", r.name, link)
+		}
+		if desc := expandAnnotation(t, r.name, r.description, device); strings.Contains(desc, "pod ") || strings.Contains(desc, "Slurm") {
+			t.Errorf("alert %s: on an HPU nobody holds the description still names a holder: %q", r.name, desc)
+		}
+	}
+	if n < 10 {
+		t.Errorf("%d alert rules in hpu.rules.yaml, want at least 10", n)
 	}
 }
