@@ -131,6 +131,9 @@ rules-test:
 
 e2e-test: build $(BUILDER)
 	OTELCOL_GAUDI_BIN=$(BIN) OCB_BIN=$(BUILDER) $(GO) test -count=1 -timeout 15m ./test/e2e/...
+	@# bench/'s scrape benchmark once, as bench-smoke does for the others (about 20 s; BenchmarkIngest needs
+	@# the upstream-only build and is left to `make bench`)
+	OTELCOL_GAUDI_BIN=$(BIN) $(GO) test -count=1 -run '^$$' -bench '^BenchmarkScrapeIngest$$' -benchtime 1x ./bench/
 
 ## bench: benchmarks with allocations, side by side in one run; bench/ compares otelcol-gaudi's OTLP ingest
 ## with an upstream-only build of the same pipeline (docs/performance.md)
