@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -422,4 +423,74 @@ func lookup(v any, path string) any {
 		v = m[k]
 	}
 	return v
+}
+
+// TestSecureConfigIsNodeConfigLockedDown holds configs/secure.yaml to what its header says: configs/node.yaml
+// locked down. As the collector resolves both (print-config, OTELCOL_GAUDI_LISTEN unset), they are equal once
+// every tls and auth key, the bearertokenauth extension and its place in service::extensions are taken out, so
+// a setting added to node.yaml and forgotten in secure.yaml (or the reverse) fails here.
+func TestSecureConfigIsNodeConfigLockedDown(t *testing.T) {
+	t.Parallel()
+	if v, ok := os.LookupEnv("OTELCOL_GAUDI_LISTEN"); ok {
+		t.Fatalf("OTELCOL_GAUDI_LISTEN=%q in the test's environment: secure.yaml's endpoints would not be node.yaml's", v)
+	}
+	node := flattenConfig(rawCollectorConfig(t, "configs/node.yaml"))
+	secure := flattenConfig(withoutAuthentication(rawCollectorConfig(t, "configs/secure.yaml")))
+	for _, k := range slices.Sorted(maps.Keys(node)) {
+		if v, ok := secure[k]; !ok {
+			t.Errorf("%s = %s in node.yaml, missing from secure.yaml", k, node[k])
+		} else if v != node[k] {
+			t.Errorf("%s = %s in node.yaml, %s in secure.yaml", k, node[k], v)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(secure)) {
+		if _, ok := node[k]; !ok {
+			t.Errorf("%s = %s in secure.yaml only (beyond tls, auth and bearertokenauth)", k, secure[k])
+		}
+	}
+	if len(node) < 50 {
+		t.Errorf("node.yaml resolved to only %d settings: print-config's output was not read", len(node))
+	}
+}
+
+// withoutAuthentication removes from a resolved collector config what secure.yaml adds to node.yaml: every
+// tls and auth key, and the bearertokenauth extension with its entry in service::extensions.
+func withoutAuthentication(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		delete(v, "tls")
+		delete(v, "auth")
+		for _, child := range v {
+			withoutAuthentication(child)
+		}
+	case []any:
+		for _, child := range v {
+			withoutAuthentication(child)
+		}
+	}
+	if exts, ok := lookup(v, "extensions").(map[string]any); ok {
+		delete(exts, "bearertokenauth")
+	}
+	if svc, ok := lookup(v, "service").(map[string]any); ok {
+		list, _ := svc["extensions"].([]any)
+		svc["extensions"] = slices.DeleteFunc(slices.Clone(list), func(e any) bool { return e == "bearertokenauth" })
+	}
+	return v
+}
+
+// flattenConfig maps every leaf of a parsed YAML document (lists whole) to its value, keyed by its "a::b" path.
+func flattenConfig(v any) map[string]string {
+	out := map[string]string{}
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		if m, ok := v.(map[string]any); ok && len(m) > 0 {
+			for k, child := range m {
+				walk(strings.TrimPrefix(key+"::"+k, "::"), child)
+			}
+			return
+		}
+		out[key] = fmt.Sprint(v)
+	}
+	walk("", v)
+	return out
 }
