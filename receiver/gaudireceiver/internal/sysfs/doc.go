@@ -24,9 +24,10 @@
 //	                           driver package's sensor labels, temp1 as on-chip without them)
 //	hwmon/hwmon*/power1_input  Power (µW -> W)
 //	net/<ifname>/              NICPorts of the external ports, the only ones with a netdev:
-//	                           dev_port (or the d<N> of the name) the port, operstate its link,
+//	                           dev_port (or the d<N> of the name) the port, 0-127 as HLML's port
+//	                           masks, once per device; operstate its link;
 //	                           statistics/{rx,tx}_{bytes,packets,errors,dropped} its counters,
-//	                           the other statistics files its raw stats
+//	                           the other statistics files its raw stats (non-negative)
 //
 // An attribute that cannot be read leaves its value invalid: the driver answers -ENODEV for
 // clocks, max_power and all hwmon values while the device is not operational. Content that

@@ -1,10 +1,11 @@
 package sysfs
 
 import (
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,15 +15,17 @@ import (
 )
 
 // FuzzReadAttribute replaces one attribute of a Gaudi 2's sysfs tree (the values of
-// testdata/SYNTHETIC_sysfs_accel0_gaudi2.txt, the seeds) with arbitrary content and reads it.
+// testdata/SYNTHETIC_sysfs_accel0_gaudi2.txt and an external port's netdev, the seeds) with
+// arbitrary content and reads it, NIC counters and raw stats included.
 func FuzzReadAttribute(f *testing.F) {
 	const bus = "0000:43:00.0"
-	dev := sysfstest.Gaudi2Device(f, 0, bus)
-	names := make([]string, 0, len(dev.Attrs))
-	for name := range dev.Attrs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	gaudi2 := sysfstest.Gaudi2Device(f, 0, bus)
+	// The netdev's files come after the others, so that the number of a crasher of testdata/fuzz
+	// keeps naming the same file of the Gaudi 2's.
+	names := slices.Sorted(maps.Keys(gaudi2.Attrs))
+	netdev := netdevAttrs("enp67s0d8", "8", "up", 1000)
+	names = append(names, slices.Sorted(maps.Keys(netdev))...)
+	dev := gaudi2.With(netdev)
 	for i, name := range names {
 		f.Add(uint8(i), dev.Attrs[name])
 	}
@@ -32,7 +35,7 @@ func FuzzReadAttribute(f *testing.F) {
 	root := f.TempDir()
 	sysfstest.WriteTree(f, root, dev)
 	pci := filepath.Join(root, "sys", "devices", "pci0000:00", bus)
-	s, err := New(Config{Root: root}, hpu.NICOptions{})
+	s, err := New(Config{Root: root}, hpu.NICOptions{Counters: true, Stats: true})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -92,5 +95,31 @@ func checkRead(t *testing.T, d hpu.Device) {
 	}
 	if v := d.ClockSoC; v.Valid && v.V%1_000_000 != 0 {
 		t.Fatalf("clock %d Hz is not a whole MHz: overflowed", v.V)
+	}
+	checkPorts(t, d.NICPorts)
+}
+
+// checkPorts holds what the NIC ports read from any netdev content must satisfy: a port HLML's
+// masks can hold, once, and counters that only count.
+func checkPorts(t *testing.T, ports []hpu.NICPort) {
+	t.Helper()
+	var seen [maxNICPorts]bool
+	for _, p := range ports {
+		if p.Port < 0 || p.Port >= maxNICPorts || seen[p.Port] {
+			t.Fatalf("port %d (ports %v)", p.Port, ports)
+		}
+		seen[p.Port] = true
+		c := p.Counters
+		for _, v := range []hpu.Value[int64]{c.ReceiveBytes, c.TransmitBytes, c.ReceivePackets, c.TransmitPackets,
+			c.ReceiveErrors, c.TransmitErrors, c.ReceiveDropped, c.TransmitDropped} {
+			if v.Valid && v.V < 0 {
+				t.Fatalf("port %d counters %+v: negative", p.Port, c)
+			}
+		}
+		for _, st := range p.Stats {
+			if !hpu.PrintableName(st.Name) || st.Value < 0 {
+				t.Fatalf("port %d stat %q = %d", p.Port, st.Name, st.Value)
+			}
+		}
 	}
 }

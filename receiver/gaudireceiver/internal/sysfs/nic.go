@@ -1,6 +1,7 @@
 package sysfs
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,10 +22,16 @@ var netdevCounters = map[string]func(*hpu.NICCounters) *hpu.Value[int64]{
 	"tx_dropped": func(c *hpu.NICCounters) *hpu.Value[int64] { return &c.TransmitDropped },
 }
 
+// maxNICPorts bounds port numbers as HLML's 128-bit port masks do (Gaudi 2 and 3 have 24 ports):
+// a garbled dev_port must not make a series per number.
+const maxNICPorts = 128
+
 // nicPorts reads the external (scale-out) NIC ports, the only ones the driver makes netdevs of:
 // net/<ifname> under the PCI device. The port is the netdev's dev_port (which the "d<N>" of its
 // predictable name, e.g. enp179s0d8, is made from), its link state operstate, its counters the
-// netdev's statistics. The internal ports have no netdev and stay unknown to this source.
+// netdev's statistics. The internal ports have no netdev and stay unknown to this source. A
+// dev_port beyond the port masks is reported and the name's d<N> used instead; a port that a
+// second netdev claims again is reported and skipped, so that no port has two series.
 func (s *Source) nicPorts(r *attrReader) []hpu.NICPort {
 	dir, err := r.root.Open("net")
 	if err != nil {
@@ -37,14 +44,24 @@ func (s *Source) nicPorts(r *attrReader) []hpu.NICPort {
 	}
 	slices.Sort(names)
 	var ports []hpu.NICPort
+	var seen [maxNICPorts]bool
 	for _, ifname := range names {
 		port, ok := r.int("net/" + ifname + "/dev_port")
+		if ok && (port < 0 || port >= maxNICPorts) {
+			r.errs = append(r.errs, fmt.Errorf("%s net/%s/dev_port: port %d is not in 0-%d", r.device, ifname, port, maxNICPorts-1))
+			ok = false
+		}
 		if !ok {
 			port, ok = portFromName(ifname)
 		}
 		if !ok {
 			continue
 		}
+		if seen[port] {
+			r.errs = append(r.errs, fmt.Errorf("%s net/%s: port %d is another netdev's already", r.device, ifname, port))
+			continue
+		}
+		seen[port] = true
 		p := hpu.NICPort{Port: port, External: true}
 		switch state, _ := r.text("net/" + ifname + "/operstate"); state {
 		case "up":
@@ -68,7 +85,7 @@ func portFromName(ifname string) (int64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(ifname[i+1:], 10, 64)
-	return n, err == nil && n >= 0 && n < 128
+	return n, err == nil && n >= 0 && n < maxNICPorts
 }
 
 func (s *Source) netdevStatistics(r *attrReader, dir string, p *hpu.NICPort) {
@@ -87,8 +104,8 @@ func (s *Source) netdevStatistics(r *attrReader, dir string, p *hpu.NICPort) {
 		if !counter && (!hpu.PrintableName(name) || !s.nic.KeepStat(name)) {
 			continue
 		}
-		v, ok := r.int(dir + "/" + name)
-		if !ok || v < 0 {
+		v, ok := r.count(dir + "/" + name)
+		if !ok {
 			continue
 		}
 		if counter {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -315,29 +316,32 @@ func TestReadBadSensorLabels(t *testing.T) {
 	require.NoError(t, err, "said once")
 }
 
+// netdevAttrs are the sysfs files of an external port's netdev (without dev_port when port is
+// ""): its link state and the standard statistics, rx_bytes as given.
+func netdevAttrs(name, port, state string, rx int) map[string]string {
+	attrs := map[string]string{
+		"net/" + name + "/operstate":             state + "\n",
+		"net/" + name + "/statistics/rx_bytes":   fmt.Sprintf("%d\n", rx),
+		"net/" + name + "/statistics/tx_bytes":   "2000\n",
+		"net/" + name + "/statistics/rx_packets": "30\n",
+		"net/" + name + "/statistics/tx_packets": "40\n",
+		"net/" + name + "/statistics/rx_errors":  "1\n",
+		"net/" + name + "/statistics/tx_errors":  "0\n",
+		"net/" + name + "/statistics/rx_dropped": "5\n",
+		"net/" + name + "/statistics/tx_dropped": "0\n",
+		"net/" + name + "/statistics/collisions": "7\n",
+	}
+	if port != "" {
+		attrs["net/"+name+"/dev_port"] = port + "\n"
+	}
+	return attrs
+}
+
 // TestReadNICNetdevs: the external ports' netdevs give their link state and counters; the
 // port comes from dev_port, or from the name's d<N>.
 func TestReadNICNetdevs(t *testing.T) {
-	netdev := func(name, port, state string, rx int) map[string]string {
-		attrs := map[string]string{
-			"net/" + name + "/operstate":             state + "\n",
-			"net/" + name + "/statistics/rx_bytes":   fmt.Sprintf("%d\n", rx),
-			"net/" + name + "/statistics/tx_bytes":   "2000\n",
-			"net/" + name + "/statistics/rx_packets": "30\n",
-			"net/" + name + "/statistics/tx_packets": "40\n",
-			"net/" + name + "/statistics/rx_errors":  "1\n",
-			"net/" + name + "/statistics/tx_errors":  "0\n",
-			"net/" + name + "/statistics/rx_dropped": "5\n",
-			"net/" + name + "/statistics/tx_dropped": "0\n",
-			"net/" + name + "/statistics/collisions": "7\n",
-		}
-		if port != "" {
-			attrs["net/"+name+"/dev_port"] = port + "\n"
-		}
-		return attrs
-	}
 	attrs := map[string]string{}
-	for _, m := range []map[string]string{netdev("enp67s0d8", "8", "up", 1000), netdev("enp67s0d22", "", "down", 1022), netdev("enp67s0d23", "23", "unknown", 1023)} {
+	for _, m := range []map[string]string{netdevAttrs("enp67s0d8", "8", "up", 1000), netdevAttrs("enp67s0d22", "", "down", 1022), netdevAttrs("enp67s0d23", "23", "unknown", 1023)} {
 		for k, v := range m {
 			attrs[k] = v
 		}
@@ -366,4 +370,38 @@ func TestReadNICNetdevs(t *testing.T) {
 		{Port: 22, External: true, Up: hpu.Some(false), Counters: counters(1022), Stats: stats},
 		{Port: 23, External: true, Counters: unparsed, Stats: stats},
 	}, devs[0].NICPorts)
+}
+
+// TestReadNICNetdevsHostile: a dev_port beyond the port masks, a second netdev on one port and
+// a negative counter are each reported and dropped; nothing else of the device is lost.
+func TestReadNICNetdevsHostile(t *testing.T) {
+	attrs := map[string]string{}
+	for _, m := range []map[string]string{
+		netdevAttrs("enp67s0d8", "9223372036854775807", "up", 1000), // the name's d8 instead
+		netdevAttrs("enp67s0x", "-1", "up", 1001),                   // no d<N>: no port
+		netdevAttrs("enp67s0d9", "8", "up", 1002),                   // port 8 again
+		netdevAttrs("enp67s0d22", "22", "up", -5),
+	} {
+		maps.Copy(attrs, m)
+	}
+	root := t.TempDir()
+	sysfstest.WriteTree(t, root, sysfstest.Gaudi2Device(t, 0, "0000:43:00.0").With(attrs))
+	devs, err := read(t, newSource(t, root))
+	require.Len(t, devs, 1)
+	require.NoError(t, devs[0].Err)
+	assert.True(t, devs[0].Power.Valid)
+	for _, want := range []string{
+		"accel0 net/enp67s0d8/dev_port: port 9223372036854775807 is not in 0-127",
+		"accel0 net/enp67s0x/dev_port: port -1 is not in 0-127",
+		"accel0 net/enp67s0d9: port 8 is another netdev's already",
+		"accel0 net/enp67s0d22/statistics/rx_bytes: negative: -5",
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+	require.Len(t, devs[0].NICPorts, 2)
+	assert.Equal(t, int64(8), devs[0].NICPorts[0].Port)
+	assert.Equal(t, hpu.Some(int64(1000)), devs[0].NICPorts[0].Counters.ReceiveBytes, "enp67s0d8's, the first netdev on port 8")
+	assert.Equal(t, int64(22), devs[0].NICPorts[1].Port)
+	assert.False(t, devs[0].NICPorts[1].Counters.ReceiveBytes.Valid)
+	assert.True(t, devs[0].NICPorts[1].Counters.TransmitBytes.Valid)
 }
