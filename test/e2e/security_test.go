@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -14,11 +15,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.yaml.in/yaml/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/internal/testpki"
 )
@@ -110,8 +120,9 @@ func servedSerial(addr string, pool *tls.Config) (*big.Int, error) {
 // TestSecureConfig runs configs/secure.yaml with a real Prometheus and trainsim: Prometheus scrapes the
 // exporter over TLS with the bearer token and stores the HPU series, while a scrape without the token
 // (401) and one over plain HTTP fail; every endpoint refuses requests without the token; trainsim over
-// TLS with the token is accepted and without it refused, on gRPC and HTTP, and the refused senders
-// disturb nothing else. A rotated token file and a renewed certificate take effect without a restart.
+// TLS with the token is accepted and without it refused, on gRPC and HTTP. While a flood of refused
+// requests runs, and after it, accepted trainsims deliver every sample and the HPU scrape goes on. A
+// rotated token file and a renewed certificate take effect without a restart.
 func TestSecureConfig(t *testing.T) {
 	t.Parallel()
 	const token = "first-token"
@@ -200,43 +211,89 @@ scrape_configs:
 		}
 	})
 
-	t.Run("trainsim over TLS with the token is accepted, without it refused", func(t *testing.T) {
-		for _, tc := range []struct {
-			job, protocol, endpoint string
-			token                   bool
-		}{
-			{"tls-grpc", "grpc", c.grpcAddr, true},
-			{"tls-http", "http", c.httpAddr, true},
-			{"no-token-grpc", "grpc", c.grpcAddr, false},
-			{"no-token-http", "http", c.httpAddr, false},
-		} {
-			args := []string{"-protocol", tc.protocol, "-endpoint", tc.endpoint, "-ca-file", caFile, "-job-id", tc.job,
-				"-steps", "3", "-interval", "100ms", "-export-interval", "200ms"}
-			if tc.token {
-				runTrainsim(t, trainsim, append(args, "-bearer-token-file", tokenFile)...)
-				continue
+	t.Run("trainsim with the token loses nothing during and after a flood of refused clients", func(t *testing.T) {
+		const steps, afterSteps, batchSize = 30, 3, 32
+		hpuBefore := acceptedPoints(t, c.telemetryURL, "gaudi")
+		run := func(job, protocol, endpoint string, steps int, tokenFile string) (string, error) {
+			args := []string{"-protocol", protocol, "-endpoint", endpoint, "-ca-file", caFile, "-job-id", job,
+				"-steps", strconv.Itoa(steps), "-interval", "100ms", "-export-interval", "200ms", "-batch-size", strconv.Itoa(batchSize)}
+			if tokenFile != "" {
+				args = append(args, "-bearer-token-file", tokenFile)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), trainsimTimeout)
+			defer cancel()
 			out, err := exec.CommandContext(ctx, trainsim, args...).CombinedOutput()
-			cancel()
-			refusal := map[string]string{"grpc": "Unauthenticated", "http": "401"}[tc.protocol]
-			if err == nil || !strings.Contains(string(out), refusal) {
-				t.Errorf("trainsim %s without the token: %v, want a failure saying %q:\n%s", tc.protocol, err, refusal, out)
+			return string(out), err
+		}
+		// An accepted run must not have lost a single export (trainsim reports failed periodic exports on
+		// stderr but exits 0 if only the last one succeeds), nor the final one.
+		checkAccepted := func(job, out string, err error) {
+			if err != nil || strings.Contains(out, "exporting:") {
+				t.Errorf("trainsim %s with the token: %v, want every export accepted:\n%s", job, err, out)
 			}
 		}
+
+		// The flood: refused OTLP requests on both protocols, without a token and with a wrong one, from
+		// before the accepted senders start until they have finished.
+		flood, stopFlood := context.WithCancel(context.Background())
+		defer stopFlood()
+		md, _ := contractBatch(t, "flood", 1, 1)
+		floodDone := c.floodRefused(t, flood, md)
+
+		var wg sync.WaitGroup
+		outs, errs := map[string]string{}, map[string]error{}
+		var mu sync.Mutex
+		start := func(job, protocol, endpoint string, steps int, tokenFile string) {
+			wg.Go(func() {
+				out, err := run(job, protocol, endpoint, steps, tokenFile)
+				mu.Lock()
+				outs[job], errs[job] = out, err
+				mu.Unlock()
+			})
+		}
+		start("during-grpc", "grpc", c.grpcAddr, steps, tokenFile)
+		start("during-http", "http", c.httpAddr, steps, tokenFile)
+		start("no-token-grpc", "grpc", c.grpcAddr, afterSteps, "")
+		start("no-token-http", "http", c.httpAddr, afterSteps, "")
+		wg.Wait()
+		stopFlood()
+		refused := <-floodDone
+		for _, job := range []string{"during-grpc", "during-http"} {
+			checkAccepted(job, outs[job], errs[job])
+		}
+		for job, refusal := range map[string]string{"no-token-grpc": "Unauthenticated", "no-token-http": "401"} {
+			if errs[job] == nil || !strings.Contains(outs[job], refusal) {
+				t.Errorf("trainsim %s: %v, want a failure saying %q:\n%s", job, errs[job], refusal, outs[job])
+			}
+		}
+		t.Logf("refused during the accepted runs: %v", refused)
+		for what, n := range refused {
+			if n < 20 {
+				t.Errorf("only %d %s requests refused while the accepted runs lasted: no flood", n, what)
+			}
+		}
+		// The gaudi receiver kept scraping while the flood lasted.
+		if hpuAfter := acceptedPoints(t, c.telemetryURL, "gaudi"); hpuAfter <= hpuBefore {
+			t.Errorf("the gaudi receiver's accepted points went from %v to %v during the flood, want more", hpuBefore, hpuAfter)
+		}
+		// And after it.
+		for _, tc := range []struct{ job, protocol, endpoint string }{{"after-grpc", "grpc", c.grpcAddr}, {"after-http", "http", c.httpAddr}} {
+			out, err := run(tc.job, tc.protocol, tc.endpoint, afterSteps, tokenFile)
+			checkAccepted(tc.job, out, err)
+		}
+
+		want := map[string]float64{"during-grpc": steps * batchSize, "during-http": steps * batchSize,
+			"after-grpc": afterSteps * batchSize, "after-http": afterSteps * batchSize}
 		eventually(t, startupDeadline, func() (bool, string) {
-			v, err := queryVector(context.Background(), prom.url, `count by (training_job_id) (training_samples_total{job="secure"})`)
+			v, err := queryVector(context.Background(), prom.url, `sum by (training_job_id) (training_samples_total{job="secure"})`)
 			if err != nil {
 				return false, err.Error()
 			}
-			var jobs []string
+			got := map[string]float64{}
 			for _, s := range v {
-				jobs = append(jobs, string(s.Metric["training_job_id"]))
+				got[string(s.Metric["training_job_id"])] = float64(s.Value)
 			}
-			if len(jobs) != 2 || !strings.Contains(strings.Join(jobs, ","), "tls-grpc") || !strings.Contains(strings.Join(jobs, ","), "tls-http") {
-				return false, fmt.Sprintf("training_samples_total stored for the jobs %v, want tls-grpc and tls-http only", jobs)
-			}
-			return true, ""
+			return maps.Equal(got, want), fmt.Sprintf("training samples stored per job %v, want %v (and nothing from the refused)", got, want)
 		})
 	})
 
@@ -253,7 +310,7 @@ scrape_configs:
 			t.Fatal(err)
 		}
 		for _, name := range []string{"otelcol_exporter_send_failed_metric_points", "otelcol_receiver_refused_metric_points",
-			"otelcol_receiver_failed_metric_points", "otelcol_processor_refused_metric_points"} {
+			"otelcol_receiver_failed_metric_points", "otelcol_processor_memory_limiter_refused_metric_points"} {
 			for _, s := range families[name] {
 				if s.Value != 0 {
 					t.Errorf("%s %v = %v, want 0", name, s.Metric, s.Value)
@@ -493,4 +550,99 @@ func flattenConfig(v any) map[string]string {
 	}
 	walk("", v)
 	return out
+}
+
+// floodRefused sends md as OTLP requests that must be refused, over HTTP and gRPC, without a token and with a
+// wrong one, from one goroutine each, as fast as the collector answers, until ctx is done. Any answer but 401
+// (Unauthenticated) fails the test. The channel then gets how many of each kind were refused.
+func (c *secureCollector) floodRefused(t *testing.T, ctx context.Context, md pmetric.Metrics) <-chan map[string]int {
+	t.Helper()
+	req := pmetricotlp.NewExportRequestFromMetrics(md)
+	body, err := req.MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(c.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(c.pki.ClientTLS(t, false))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcClient := pmetricotlp.NewGRPCClient(conn)
+	senders := map[string]func(token string) error{
+		"OTLP/HTTP": func(token string) error {
+			r, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+c.httpAddr+"/v1/metrics", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			r.Header.Set("Content-Type", "application/x-protobuf")
+			if token != "" {
+				r.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := c.client.Do(r)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			_, _ = io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusUnauthorized {
+				return fmt.Errorf("%s, want 401", resp.Status)
+			}
+			return nil
+		},
+		"OTLP/gRPC": func(token string) error {
+			rctx := ctx
+			if token != "" {
+				rctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+			}
+			if _, err := grpcClient.Export(rctx, req); status.Code(err) != codes.Unauthenticated {
+				return fmt.Errorf("%v, want Unauthenticated", err)
+			}
+			return nil
+		},
+	}
+	var mu sync.Mutex
+	refused := map[string]int{}
+	var wg sync.WaitGroup
+	for protocol, send := range senders {
+		for what, token := range map[string]string{"without a token": "", "with a wrong token": "wrong-token"} {
+			kind := protocol + " " + what
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					err := send(token)
+					if ctx.Err() != nil {
+						return // cut short by the end of the flood
+					}
+					if err != nil {
+						t.Errorf("%s: %v", kind, err)
+						return
+					}
+					mu.Lock()
+					refused[kind]++
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	done := make(chan map[string]int, 1)
+	go func() {
+		wg.Wait()
+		_ = conn.Close()
+		done <- refused
+	}()
+	return done
+}
+
+// acceptedPoints is the collector's own count of the metric points receiver has pushed into its pipelines.
+func acceptedPoints(t *testing.T, telemetryURL, receiver string) float64 {
+	t.Helper()
+	families, err := scrape(context.Background(), telemetryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range families["otelcol_receiver_accepted_metric_points"] {
+		if string(s.Metric["receiver"]) == receiver {
+			return float64(s.Value)
+		}
+	}
+	t.Fatalf("%s: no otelcol_receiver_accepted_metric_points for the %s receiver", telemetryURL, receiver)
+	return 0
 }
