@@ -1,11 +1,17 @@
 package hpujobprocessor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -178,8 +184,14 @@ func TestKubeletFaults(t *testing.T) {
 	tests := []struct {
 		name   string
 		result string
+		// logged is in the error of the warning, when set.
+		logged string
+		// timeout of the calls to the kubelet, 50 ms when zero.
+		timeout time.Duration
 		// fault breaks the kubelet serving socket and returns what undoes it.
 		fault func(t *testing.T, k *fakekubelet.Kubelet, socket string) (repair func())
+		// unprivileged runs the case as an unprivileged user when this process ignores file modes (root).
+		unprivileged bool
 	}{
 		{
 			name: "socket removed", result: resultAbsent,
@@ -215,12 +227,39 @@ func TestKubeletFaults(t *testing.T) {
 				}
 			},
 		},
+		{
+			// Marshalling 5 MiB under -race on a loaded machine can take longer than 50 ms.
+			name: "answer over the size cap", result: resultMalformed, logged: "larger than max", timeout: 10 * time.Second,
+			fault: func(_ *testing.T, k *fakekubelet.Kubelet, _ string) func() {
+				// A valid answer, with the HPUs' pods in it, one byte-heavy pod over maxKubeletResponse: all of
+				// it is refused, as an answer that does not decode is.
+				blob := slices.Repeat([]string{strings.Repeat("x", 1<<20)}, maxKubeletResponse>>20+1)
+				k.SetPods(append(gaudiNode(), fakekubelet.Pod{Namespace: "big", Name: "blob",
+					Containers: []fakekubelet.Container{{Name: "c", Devices: map[string][]string{"example.com/blob": blob}}}})...)
+				return func() { k.SetPods(gaudiNode()...) }
+			},
+		},
+		{
+			// The dial's EACCES, not the stat's: the socket's directory stays searchable.
+			name: "socket not accessible", result: resultPermissionDenied, logged: "connect: permission denied",
+			fault: func(t *testing.T, _ *fakekubelet.Kubelet, socket string) func() {
+				fi, err := os.Stat(socket)
+				require.NoError(t, err)
+				require.NoError(t, os.Chmod(socket, 0))
+				return func() { require.NoError(t, os.Chmod(socket, fi.Mode().Perm())) }
+			},
+			unprivileged: true,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.unprivileged && ignoresFileModes(t) {
+				runUnprivileged(t)
+				return
+			}
 			k, socket := startKubelet(t, gaudiNode()...)
 			cfg := kubeletConfig(socket)
-			cfg.Kubelet.Timeout = 50 * time.Millisecond
+			cfg.Kubelet.Timeout = cmp.Or(tt.timeout, 50*time.Millisecond)
 			tp := newTestProcessor(t, cfg)
 			tp.scrapeUntil(t, wantGaudiNode)
 
@@ -239,7 +278,10 @@ func TestKubeletFaults(t *testing.T) {
 			tp.scrapeUntil(t, wantGaudiNode)
 
 			// One warning when the failure started and one info line per recovery, however many refreshes failed.
-			assert.Equal(t, 1, tp.logs.FilterMessageSnippet("Cannot read the kubelet's PodResources API ("+tt.result+")").Len())
+			warnings := tp.logs.FilterMessageSnippet("Cannot read the kubelet's PodResources API (" + tt.result + ")").All()
+			if assert.Len(t, warnings, 1) {
+				assert.Contains(t, warnings[0].ContextMap()["error"], tt.logged)
+			}
 			assert.Equal(t, 2, tp.logs.FilterMessage("Attributing HPUs from the kubelet's PodResources API").Len())
 		})
 	}
@@ -275,6 +317,46 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 func (rawCodec) Name() string { return "proto" }
+
+// ignoresFileModes reports whether this process opens files whatever their mode says, as root does
+// (CAP_DAC_OVERRIDE): no file mode makes a dial of it fail with EACCES.
+func ignoresFileModes(t *testing.T) bool {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mode-0")
+	require.NoError(t, os.WriteFile(path, nil, 0))
+	f, err := os.Open(path)
+	if err == nil {
+		_ = f.Close()
+	}
+	return err == nil
+}
+
+// unprivilegedEnv marks the child process of runUnprivileged.
+const unprivilegedEnv = "HPUJOB_TEST_UNPRIVILEGED"
+
+// runUnprivileged runs the current test again in a child process as nobody, and fails if it fails there.
+// Credentials and capabilities belong to a process's threads, not to a goroutine, and root passes every
+// file-mode check: only another process dials as a user that the socket's mode refuses (CI runs as root).
+// The child is this test binary through /proc/self/exe, as its build directory is closed to nobody.
+func runUnprivileged(t *testing.T) {
+	t.Helper()
+	const nobody = 65534
+	require.Empty(t, os.Getenv(unprivilegedEnv), "still ignores file modes as uid %d", os.Geteuid())
+	tmp, err := os.MkdirTemp("", "hpujob-nobody")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	require.NoError(t, os.Chown(tmp, nobody, nobody))
+	var run []string
+	for _, name := range strings.Split(t.Name(), "/") {
+		run = append(run, "^"+regexp.QuoteMeta(name)+"$")
+	}
+	cmd := exec.Command("/proc/self/exe", "-test.run="+strings.Join(run, "/"), "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, unprivilegedEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	out, err := cmd.CombinedOutput()
+	require.NoErrorf(t, err, "as nobody:\n%s", out)
+	require.Containsf(t, string(out), "--- PASS: "+t.Name(), "as nobody:\n%s", out)
+}
 
 func TestKubeletAbsentIsQuiet(t *testing.T) {
 	// Not a Kubernetes node: the socket never exists. Nothing is logged above debug, metrics pass as before.
@@ -389,6 +471,87 @@ func TestKubeletDeviceIDDiagnostics(t *testing.T) {
 	// Logged once, not per refresh.
 	tp.waitRefresh(t, resultOK)
 	assert.Equal(t, 1, tp.logs.FilterMessageSnippet("cannot be matched").Len())
+}
+
+func TestKubeletDeviceIdentities(t *testing.T) {
+	// Device plugins other than Habana's name devices by another identity; with the matching device_id the
+	// same devices get the same pods, and the diagnostics find nothing to say.
+	tests := []struct {
+		deviceID string
+		id       func(testDevice) string
+	}{
+		{deviceIDSerial, func(d testDevice) string { return d.serial }},
+		{deviceIDUUID, func(d testDevice) string { return d.uuid }},
+		{deviceIDModuleID, func(d testDevice) string { return strconv.FormatInt(d.module, 10) }},
+		{deviceIDPCIBusID, func(d testDevice) string { return strings.ToUpper(d.pci) }}, // normalised to hpu.pci.bus_id's form
+	}
+	for _, tt := range tests {
+		t.Run(tt.deviceID, func(t *testing.T) {
+			var ids, pcis []string
+			for _, d := range testDevices(8) {
+				ids, pcis = append(ids, tt.id(d)), append(pcis, d.pci)
+			}
+			k, socket := startKubelet(t, fakekubelet.GaudiNode(ids, pcis)...)
+			k.SetAllocatable(fakekubelet.GaudiResource, ids...)
+			cfg := kubeletConfig(socket)
+			cfg.Kubelet.DeviceID = tt.deviceID
+			tp := newTestProcessor(t, cfg)
+			tp.scrapeUntil(t, wantGaudiNode)
+			tp.waitRefresh(t, resultOK) // diagnosed with hpu.info known
+			assert.Zero(t, gaugeWith(t, tp, "otelcol_processor_hpu_job_allocations_unmatched", "kubelet"))
+			assert.Zero(t, tp.logs.FilterLevelExact(zapcore.WarnLevel).Len())
+		})
+	}
+}
+
+func TestKubeletResourceNames(t *testing.T) {
+	// Gaudi 3 nodes may register habana.ai/gaudi3: with it in resource_names, its devices get their pods. A
+	// resource left out gives none, and the warning names it. (Device-plugin pods only: DRA allocations
+	// would count as matches.)
+	resourceNames := []string{fakekubelet.GaudiResource, "habana.ai/gaudi3"}
+	tests := []struct {
+		name, resource string
+		want           map[int64]string
+		hint           string
+	}{
+		{name: "configured", resource: "habana.ai/gaudi3", want: map[int64]string{0: wantGaudiNode[0], 1: wantGaudiNode[1], 2: wantGaudiNode[2]}},
+		{name: "left out", resource: "habana.ai/gaudi2", want: map[int64]string{},
+			hint: "the kubelet manages no devices of [habana.ai/gaudi habana.ai/gaudi3] but has [habana.ai/gaudi2]: add them to kubelet.resource_names"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pods := gaudiNode()[:4]
+			for _, p := range pods {
+				for _, c := range p.Containers {
+					if ids, ok := c.Devices[fakekubelet.GaudiResource]; ok {
+						c.Devices[tt.resource] = ids
+						delete(c.Devices, fakekubelet.GaudiResource)
+					}
+				}
+			}
+			var serials []string
+			for _, d := range testDevices(8) {
+				serials = append(serials, d.serial)
+			}
+			k, socket := startKubelet(t, pods...)
+			k.SetAllocatable(fakekubelet.GaudiResource)
+			k.SetAllocatable(tt.resource, serials...)
+			cfg := kubeletConfig(socket)
+			cfg.Kubelet.ResourceNames = resourceNames
+			tp := newTestProcessor(t, cfg)
+			tp.scrapeUntil(t, tt.want)
+			tp.waitRefresh(t, resultOK) // diagnosed with hpu.info known
+			var logged []string
+			for _, e := range tp.logs.FilterLevelExact(zapcore.WarnLevel).All() {
+				logged = append(logged, e.Message)
+			}
+			if tt.hint == "" {
+				assert.Empty(t, logged)
+			} else if assert.Len(t, logged, 1) {
+				assert.Contains(t, logged[0], tt.hint)
+			}
+		})
+	}
 }
 
 func TestKubeletAndJobsCombine(t *testing.T) {

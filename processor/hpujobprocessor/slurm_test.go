@@ -39,6 +39,9 @@ func TestSlurmAttribution(t *testing.T) {
 	write(t, filepath.Join(dir, ".3.tmp"), "SLURM_JOB_ID=9999\n")
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "7"), 0o755))
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "0"), 0o644)) // never opened, so never blocks
+	elsewhere := filepath.Join(t.TempDir(), "4")
+	write(t, elsewhere, "SLURM_JOB_ID=6666\n")
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "4"))) // module 4, index 7: not followed
 	tp := newTestProcessor(t, slurmConfig(dir))
 	tp.slurmUntil(t, map[int64]string{0: "4242/alice/gaudi3", 1: "4242"})
 
