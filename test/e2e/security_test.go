@@ -171,34 +171,7 @@ scrape_configs:
 `, caFile, tokenFile, c.metricsAddr))
 
 	t.Run("prometheus scrapes over TLS with the token, not without", func(t *testing.T) {
-		want := map[string]string{"secure": "", "no-token": "401 Unauthorized", "plain-http": "400 Bad Request"}
-		eventually(t, startupDeadline, func() (bool, string) {
-			c.failIfExited(t)
-			var targets struct {
-				Data struct {
-					ActiveTargets []struct {
-						Labels    map[string]string `json:"labels"`
-						Health    string            `json:"health"`
-						LastError string            `json:"lastError"`
-					} `json:"activeTargets"`
-				} `json:"data"`
-			}
-			if err := apiGet(context.Background(), prom.url+"/api/v1/targets", &targets); err != nil {
-				return false, err.Error()
-			}
-			var wrong []string
-			for _, tg := range targets.Data.ActiveTargets {
-				job := tg.Labels["job"]
-				ok := tg.Health == "up" && want[job] == "" || tg.Health == "down" && want[job] != "" && strings.Contains(tg.LastError, want[job])
-				if !ok {
-					wrong = append(wrong, fmt.Sprintf("%s: health %q, last error %q", job, tg.Health, tg.LastError))
-				}
-			}
-			if len(targets.Data.ActiveTargets) != len(want) || len(wrong) > 0 {
-				return false, fmt.Sprintf("%d targets; not as wanted: %v", len(targets.Data.ActiveTargets), wrong)
-			}
-			return true, ""
-		})
+		waitForTargetHealth(t, prom, c.collector, map[string]string{"secure": "", "no-token": "401 Unauthorized", "plain-http": "400 Bad Request"})
 		eventually(t, startupDeadline, func() (bool, string) {
 			v, err := queryVector(context.Background(), prom.url, `count(hpu_utilization_percent{job="secure"})`)
 			if err != nil || len(v) != 1 || v[0].Value != 2 {
@@ -345,6 +318,82 @@ scrape_configs:
 			return err == nil && now.Cmp(renewed.SerialNumber) == 0, fmt.Sprintf("serving serial %v (%v), want the renewed %v", now, err, renewed.SerialNumber)
 		})
 	})
+}
+
+// TestSecureConfigBasicAuth swaps the bearer token of configs/secure.yaml's Prometheus endpoint for the
+// basicauth extension with an inline htpasswd, as docs/security.md describes: a real Prometheus with
+// basic_auth scrapes it over TLS and stores the HPU series; a wrong password, no credentials or the bearer
+// token get 401.
+func TestSecureConfigBasicAuth(t *testing.T) {
+	t.Parallel()
+	// What `htpasswd -nbB -C 5 prometheus scrape-secret` prints (bcrypt; cost 5 keeps each check cheap here).
+	const (
+		user     = "prometheus"
+		password = "scrape-secret"
+		htpasswd = user + ":$2y$05$7tov893rKcX61.PLVn4C5eUx/ax3pY1yLVNIYbAbKlvueEP24kRiq"
+		token    = "the-bearer-token"
+	)
+	pki := testpki.New(t)
+	c := startSecureCollector(t, pki, token,
+		"extensions::basicauth::htpasswd::inline="+htpasswd,
+		"service::extensions=[bearertokenauth, health_check, hpu_health, basicauth]",
+		"exporters::prometheus::auth::authenticator=basicauth")
+	url := "https://" + c.metricsAddr + "/metrics"
+	for _, tc := range []struct {
+		what string
+		set  func(*http.Request)
+		want int
+	}{
+		{"the password", func(r *http.Request) { r.SetBasicAuth(user, password) }, http.StatusOK},
+		{"a wrong password", func(r *http.Request) { r.SetBasicAuth(user, "wrong") }, http.StatusUnauthorized},
+		{"an unknown user", func(r *http.Request) { r.SetBasicAuth("nobody", password) }, http.StatusUnauthorized},
+		{"no credentials", func(*http.Request) {}, http.StatusUnauthorized},
+		{"the bearer token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }, http.StatusUnauthorized},
+	} {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.set(req)
+		resp, err := c.client.Do(req)
+		if err != nil {
+			t.Errorf("GET %s with %s: %v", url, tc.what, err)
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s with %s: %s, want %d", url, tc.what, resp.Status, tc.want)
+		}
+	}
+
+	passwordFile := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(passwordFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prom := startPrometheusConfig(t, fmt.Appendf(nil, `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: basic
+    scheme: https
+    tls_config: {ca_file: %[1]q}
+    basic_auth: {username: %[2]q, password_file: %[3]q}
+    static_configs: [{targets: [%[4]q]}]
+  - job_name: wrong-password
+    scheme: https
+    tls_config: {ca_file: %[1]q}
+    basic_auth: {username: %[2]q, password: wrong}
+    static_configs: [{targets: [%[4]q]}]
+`, pki.CAFile, user, passwordFile, c.metricsAddr))
+	waitForTargetHealth(t, prom, c.collector, map[string]string{"basic": "", "wrong-password": "401 Unauthorized"})
+	eventually(t, startupDeadline, func() (bool, string) {
+		v, err := queryVector(context.Background(), prom.url, `count(hpu_utilization_percent{job="basic"})`)
+		return err == nil && len(v) == 1 && v[0].Value == 2, fmt.Sprintf("two HPUs' utilization stored from the basic_auth scrape: %v %v", v, err)
+	})
+	if v := query(t, prom.url, `count({job="wrong-password", __name__=~"hpu_.*"})`); len(v) != 0 {
+		t.Errorf("series from the scrape with the wrong password: %v", v)
+	}
 }
 
 // TestSecureConfigMutualTLS adds client_ca_file to the OTLP receiver of configs/secure.yaml, as its header
@@ -645,4 +694,37 @@ func acceptedPoints(t *testing.T, telemetryURL, receiver string) float64 {
 	}
 	t.Fatalf("%s: no otelcol_receiver_accepted_metric_points for the %s receiver", telemetryURL, receiver)
 	return 0
+}
+
+// waitForTargetHealth waits until prom has exactly the scrape jobs of want, each with one target that is up
+// (want "") or down with a last error containing want's text.
+func waitForTargetHealth(t *testing.T, prom *prometheusServer, c *collector, want map[string]string) {
+	t.Helper()
+	eventually(t, startupDeadline, func() (bool, string) {
+		c.failIfExited(t)
+		var targets struct {
+			Data struct {
+				ActiveTargets []struct {
+					Labels    map[string]string `json:"labels"`
+					Health    string            `json:"health"`
+					LastError string            `json:"lastError"`
+				} `json:"activeTargets"`
+			} `json:"data"`
+		}
+		if err := apiGet(context.Background(), prom.url+"/api/v1/targets", &targets); err != nil {
+			return false, err.Error()
+		}
+		var wrong []string
+		for _, tg := range targets.Data.ActiveTargets {
+			job := tg.Labels["job"]
+			ok := tg.Health == "up" && want[job] == "" || tg.Health == "down" && want[job] != "" && strings.Contains(tg.LastError, want[job])
+			if !ok {
+				wrong = append(wrong, fmt.Sprintf("%s: health %q, last error %q", job, tg.Health, tg.LastError))
+			}
+		}
+		if len(targets.Data.ActiveTargets) != len(want) || len(wrong) > 0 {
+			return false, fmt.Sprintf("%d targets; not as wanted: %v", len(targets.Data.ActiveTargets), wrong)
+		}
+		return true, ""
+	})
 }
