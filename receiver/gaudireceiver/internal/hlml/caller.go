@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/hpu"
 )
 
 // slot is one reading of a device: a function with its arguments (the on-chip and on-board
@@ -48,10 +50,20 @@ const (
 	slotNICStats     = slotNICLink + maxPorts
 	numSlots         = slotNICStats + maxPorts
 
-	// strict marks calls without which nothing else can be read (a device handle, its UUID) and
-	// calls outside a device: any failure, NOT_SUPPORTED included, is an error.
+	// strict marks calls without which nothing else can be read (a device handle, its UUID, the
+	// device count): any failure, NOT_SUPPORTED included, is an error.
 	strict slot = numSlots
 )
+
+// Slots of the calls outside any device that follow the error policy, in Source.libCalls; their
+// caller has index noDevice.
+const (
+	libSlotDriverVersion slot = iota
+	numLibSlots
+)
+
+// noDevice is the index of a caller making calls outside any device.
+const noDevice = -1
 
 // callState is how one slot of one device has fared lately.
 type callState struct {
@@ -74,7 +86,8 @@ type caller struct {
 	mon *monitor
 	// backoff is the policy; the zero value never skips.
 	backoff BackoffConfig
-	// index, uuid and states are the device's; states is nil for calls outside a device.
+	// index, uuid and states are the device's; states is nil for strict calls only. Outside a
+	// device, index is noDevice and only the codes meaning HLML itself is gone set err.
 	index  int
 	uuid   string
 	states []callState
@@ -157,7 +170,7 @@ func (c *caller) invoke(sl slot, fn symbol, args []uintptr, outs ...buffer) Retu
 			c.log().Info("HLML call works again", c.fields(sl, fn, st.last)...)
 		}
 		*st = callState{last: rc}
-	case rc.gone():
+	case rc.libraryGone() || (rc.gone() && c.index != noDevice):
 		c.err = &CallError{Func: fn.String(), Code: rc}
 	default:
 		c.fail(st, sl, fn, rc)
@@ -198,7 +211,10 @@ func (c *caller) log() *zap.Logger {
 }
 
 func (c *caller) fields(sl slot, fn symbol, rc Return) []zap.Field {
-	fields := []zap.Field{zap.Int("hpu.index", c.index), zap.String("hpu.uuid", c.uuid), zap.String("function", fn.String()), zap.Stringer("code", rc)}
+	if c.index == noDevice {
+		return []zap.Field{zap.String("function", fn.String()), zap.Stringer("code", rc)}
+	}
+	fields := []zap.Field{zap.Int("hpu.index", c.index), uuidField(c.uuid), zap.String("function", fn.String()), zap.Stringer("code", rc)}
 	switch {
 	case sl >= slotNICStats && sl < numSlots:
 		fields = append(fields, zap.Int("port", int(sl-slotNICStats)))
@@ -206,6 +222,17 @@ func (c *caller) fields(sl slot, fn symbol, rc Return) []zap.Field {
 		fields = append(fields, zap.Int("port", int(sl-slotNICLink)))
 	}
 	return fields
+}
+
+// uuidField logs a device's UUID, which the receiver validates only after the Read: as it is
+// when it is printable text (hpu.CheckText), as every log line of the receiver names a device,
+// else Go-quoted, so that no escape sequence, bidirectional override or invalid UTF-8 reaches
+// the log.
+func uuidField(uuid string) zap.Field {
+	if hpu.CheckText(uuid) != "" {
+		uuid = hpu.QuoteText(uuid)
+	}
+	return zap.String("hpu.uuid", uuid)
 }
 
 // scalarCall calls fn(args..., &scalar) and reports whether it succeeded.

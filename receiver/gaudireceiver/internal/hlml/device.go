@@ -122,7 +122,6 @@ func (s *Source) readIdentity(c *caller, h uintptr, st *deviceState, index int) 
 		Model:           c.string(slotName, symGetName, h),
 		Serial:          c.string(slotSerial, symGetSerial, h),
 		ModuleID:        hpu.UnknownModuleID,
-		DriverVersion:   s.driverVersion,
 		FirmwareVersion: c.string(slotFirmware, symGetFirmwareFITVersion, h),
 	}
 	if m, ok := c.uint32(slotModuleID, symGetModuleID, h); ok {
@@ -161,7 +160,7 @@ func (s *Source) readIdentity(c *caller, h uintptr, st *deviceState, index int) 
 			st.sensors = sensors
 		} else if s.cfg.TemperatureSource == TemperatureHwmon {
 			c.log().Warn("No hwmon temperatures for this HPU; with temperature_source hwmon it reports none",
-				zap.Int("hpu.index", index), zap.String("hpu.uuid", uuid), zap.Error(err))
+				zap.Int("hpu.index", index), uuidField(uuid), zap.Error(err))
 		}
 	}
 	st.complete = c.err == nil && c.soft == soft

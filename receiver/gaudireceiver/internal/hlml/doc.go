@@ -45,8 +45,11 @@
 // value", are not errors) and logged once per change of that call's state (failing, backing off,
 // working again), never once per scrape. After Backoff.Failures consecutive failures (or
 // NOT_SUPPORTED answers) a call of one device is skipped for Backoff.Period. A failing
-// hlml_device_get_count fails the whole Read. Symbols other than the few every release has are
-// optional: a library without one reads as NOT_SUPPORTED.
+// hlml_device_get_count fails the whole Read. hlml_get_driver_version, outside any device, follows
+// the same policy: UNINITIALIZED or DRIVER_NOT_LOADED fail Start (or the Read); any other code
+// leaves the driver version empty, and every Read asks again until it answers. Symbols other than
+// the few every release has are optional: a library without one reads as NOT_SUPPORTED. Device
+// UUIDs reach log lines Go-quoted unless they are printable text (hpu.CheckText).
 //
 // # One lock, and no wait without a deadline
 //

@@ -70,9 +70,11 @@ func (r Return) unavailable() bool { return r == ErrorNotSupported || r == Error
 // gone says whether a return code means that the device (or the whole driver) is gone, so that
 // nothing else can be read from it: those fail the device; any other error leaves only the
 // reading of that call invalid.
-func (r Return) gone() bool {
-	return r == ErrorUninitialized || r == ErrorDriverNotLoaded || r == ErrorAIPIsLost
-}
+func (r Return) gone() bool { return r.libraryGone() || r == ErrorAIPIsLost }
+
+// libraryGone says whether a return code means that HLML itself is unusable: those fail a call
+// outside any device too, where AIP_IS_LOST names no device and leaves only that reading out.
+func (r Return) libraryGone() bool { return r == ErrorUninitialized || r == ErrorDriverNotLoaded }
 
 // skipped is what a call that was not made answers: it is backing off after failing, or its
 // symbol is missing from the library. It reads as no value.

@@ -3,6 +3,7 @@ package hlml
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,7 +55,22 @@ var deviceReadings = []struct {
 	{"hlml_device_get_replaced_rows_pending_status", func(d *hpu.Device) { d.RowsPending = hpu.Value[bool]{} }},
 	{"hlml_device_get_oper_status", func(d *hpu.Device) { d.Operational = hpu.Value[bool]{} }},
 	{"hlml_get_mac_addr_info", func(d *hpu.Device) { d.NICPorts = nil }},
-	{"hlml_nic_get_link", func(d *hpu.Device) { d.NICPorts = nil }},
+	// The ports with counters are still reported, without a link state.
+	{"hlml_nic_get_link", func(d *hpu.Device) {
+		d.NICPorts = slices.DeleteFunc(d.NICPorts, func(p hpu.NICPort) bool { return !p.External })
+		for i := range d.NICPorts {
+			d.NICPorts[i].Up = hpu.Value[bool]{}
+		}
+	}},
+	// The counters are left out; the ports and their links stay.
+	{"hlml_nic_get_statistics", func(d *hpu.Device) {
+		for i := range d.NICPorts {
+			d.NICPorts[i].Counters = hpu.NICCounters{}
+		}
+	}},
+	// It names the hwmon directory; here the temperatures come from HLML whatever it answers,
+	// and TestMinorNumberFindsHwmon shows the index standing in for it.
+	{"hlml_device_get_minor_number", func(*hpu.Device) {}},
 	{"hlml_device_get_name", func(d *hpu.Device) { d.Info.Model = "" }},
 	{"hlml_device_get_serial", func(d *hpu.Device) { d.Info.Serial = "" }},
 	{"hlml_device_get_module_id", func(d *hpu.Device) { d.Info.ModuleID = -1 }},
@@ -69,7 +85,8 @@ var everyCode = []Return{
 	ErrorUnknown, Return(42),
 }
 
-// observed starts a source on a fake with the scenario, its telemetry and logs recorded.
+// observed starts a source on a fake with the scenario, its telemetry and logs recorded, and the
+// NIC counters of the external ports asked for (withNICCounters).
 func observed(t *testing.T, lines ...string) (*Source, *componenttest.Telemetry, *observer.ObservedLogs) {
 	t.Helper()
 	fake := useScenario(t, lines...)
@@ -78,6 +95,7 @@ func observed(t *testing.T, lines ...string) (*Source, *componenttest.Telemetry,
 	core, logs := observer.New(zap.InfoLevel)
 	set := testSettings(t)
 	set.Logger, set.MeterProvider = zap.New(core), tel.NewTelemetrySettings().MeterProvider
+	set.NIC = hpu.NICOptions{Counters: true}
 	return startWith(t, testConfig(fake.Path), set), tel, logs
 }
 
@@ -117,7 +135,7 @@ func TestErrorPolicy(t *testing.T) {
 				s, tel, logs := observed(t, fmt.Sprintf("error 3 %s %d", r.function, code))
 				now := time.Now()
 				got := readAt(t, s, now)
-				want := fakeDevices(8)
+				want := withNICCounters(fakeDevices(8))
 				require.Len(t, got, 8)
 				for i := range want {
 					if i != 3 {
@@ -276,4 +294,40 @@ func TestSlotsAreDistinct(t *testing.T) {
 	assert.Equal(t, slotECC+4, slotECCDRAM)
 	assert.Equal(t, slotECCDRAM+4, slotNICLink)
 	assert.Equal(t, slotNICLink+maxPorts, slotNICStats)
+}
+
+// TestLogsQuoteTheUUID: the source logs a device's UUID before the receiver validates it, so one
+// with a DEL byte and a bidirectional override reaches the log Go-quoted, every byte visible; a
+// printable one is logged as it is, as the receiver's own log lines name a device.
+func TestLogsQuoteTheUUID(t *testing.T) {
+	const garbled = "01P4-\x7f\u202e-03"
+	fake := useScenario(t, "device 3 uuid "+garbled, "error * hlml_device_get_power_usage TIMEOUT")
+	core, logs := observer.New(zap.InfoLevel)
+	set := testSettings(t) // no hwmon under this root
+	set.Logger = zap.New(core)
+	cfg := testConfig(fake.Path)
+	cfg.TemperatureSource = TemperatureHwmon
+	got := read(t, startWith(t, cfg, set))
+	assert.Equal(t, garbled, got[3].UUID, "reported as read, for the receiver to judge")
+
+	for _, msg := range []string{
+		"HLML call failed; only its reading is left out until it works",
+		"No hwmon temperatures for this HPU; with temperature_source hwmon it reports none",
+	} {
+		uuids := map[int64]any{}
+		for _, e := range logs.FilterMessage(msg).All() {
+			fields := e.ContextMap()
+			uuids[fields["hpu.index"].(int64)] = fields["hpu.uuid"]
+		}
+		assert.Len(t, uuids, 8, msg)
+		assert.Equal(t, `"01P4-\x7f\u202e-03"`, uuids[3], msg)
+		assert.Equal(t, fakeDevice(2).UUID, uuids[2], msg)
+	}
+	for _, e := range logs.All() {
+		for k, v := range e.ContextMap() {
+			if s, ok := v.(string); ok {
+				assert.Empty(t, hpu.CheckText(s), "%s: %s %q", e.Message, k, s)
+			}
+		}
+	}
 }

@@ -15,6 +15,17 @@ import (
 	"github.com/otelcol-gaudi/otelcol-gaudi/receiver/gaudireceiver/internal/sysfs/sysfstest"
 )
 
+// slowCallsPerDevice are the calls of a device's slow turn, with the NIC counters of its external
+// ports asked for: the README's cost budget.
+var slowCallsPerDevice = map[string]int{
+	"hlml_device_get_pcie_throughput":        2,
+	"hlml_device_get_power_management_limit": 1,
+	"hlml_device_get_violation_status":       2,
+	"hlml_device_get_total_ecc_errors":       4,
+	"hlml_device_get_memory_error_counter":   4,
+	"hlml_nic_get_statistics":                3, // the external ports
+}
+
 // TestSlowTier: with slow_calls_every 4, the first Read makes every call and then each device
 // makes the slow calls (PCIe throughput, ECC totals, NIC counters) on one Read in four, the
 // devices taking turns; the other Reads report the last values again.
@@ -26,21 +37,13 @@ func TestSlowTier(t *testing.T) {
 	set.NIC = hpu.NICOptions{Counters: true}
 	s := startWith(t, cfg, set)
 
-	slowCalls := map[string]int{ // per device and slow read
-		"hlml_device_get_pcie_throughput":        2,
-		"hlml_device_get_power_management_limit": 1,
-		"hlml_device_get_violation_status":       2,
-		"hlml_device_get_total_ecc_errors":       4,
-		"hlml_device_get_memory_error_counter":   4,
-		"hlml_nic_get_statistics":                3, // the external ports
-	}
 	want := withNICCounters(fakeDevices(8))
 	for r := range 9 {
 		got := read(t, s)
 		assert.Equal(t, want, got, "Read %d: complete, slow readings carried over", r)
 		// The first Read makes them all; Read r then has two devices due: (r+i) % 4 == 0.
 		deviceReads := 8 + 2*r
-		for fn, n := range slowCalls {
+		for fn, n := range slowCallsPerDevice {
 			assert.Equal(t, n*deviceReads, fake.Calls(t, fn), "Read %d: %s", r, fn)
 		}
 		assert.Equal(t, 8*(r+1), fake.Calls(t, "hlml_device_get_power_usage"), "the fast calls run every Read")
@@ -136,15 +139,7 @@ func TestNICStatistics(t *testing.T) {
 // call here), temperature_source auto and hwmon read the device's hwmon channels instead, never
 // calling it, and report what the sysfs source reports from the same files; hlml calls it.
 func TestTemperatureFromHwmon(t *testing.T) {
-	root := t.TempDir()
-	var devs []sysfstest.Device
-	for i := range 8 {
-		devs = append(devs, sysfstest.Gaudi2Device(t, i, fmt.Sprintf("0000:%02x:00.0", 0x40+i)).WithSensors())
-	}
-	// Device 5 has no hwmon directory.
-	devs[5] = devs[5].WithoutHwmon()
-	sysfstest.WriteTree(t, root, devs...)
-	sysfstest.WriteSensorsConf(t, root)
+	root := hwmonTree(t)
 	bySysfs, err := sysfs.New(sysfs.Config{Root: root}, hpu.NICOptions{})
 	require.NoError(t, err)
 	require.NoError(t, bySysfs.Start(context.Background()))
@@ -193,6 +188,50 @@ func TestTemperatureFromHwmon(t *testing.T) {
 				assert.Zero(t, calls)
 			}
 			assert.Equal(t, int64(4096*calls), fake.LeakedBytes(t)-leaked)
+		})
+	}
+}
+
+// hwmonTree writes a host root with 8 accel devices (accelN for device N) whose hwmon channels
+// read 30 °C on chip, but for device 5, which has no hwmon directory.
+func hwmonTree(t *testing.T) string {
+	root := t.TempDir()
+	var devs []sysfstest.Device
+	for i := range 8 {
+		devs = append(devs, sysfstest.Gaudi2Device(t, i, fmt.Sprintf("0000:%02x:00.0", 0x40+i)).WithSensors())
+	}
+	devs[5] = devs[5].WithoutHwmon()
+	sysfstest.WriteTree(t, root, devs...)
+	sysfstest.WriteSensorsConf(t, root)
+	return root
+}
+
+// TestMinorNumberFindsHwmon: hlml_device_get_minor_number names the device's accel directory;
+// when it fails with a code that leaves the device up, the HLML index stands in for it.
+func TestMinorNumberFindsHwmon(t *testing.T) {
+	root := hwmonTree(t)
+	for _, tc := range []struct {
+		name     string
+		scenario []string
+		hwmon    bool // device 3's temperatures come from accel3's hwmon rather than HLML
+	}{
+		{"accel5, which has no hwmon: through HLML", []string{"device 3 minor 5"}, false},
+		{"failing: accel3 by the index", []string{"device 3 minor 5", "error 3 hlml_device_get_minor_number TIMEOUT"}, true},
+		{"not supported: accel3 by the index", []string{"device 3 minor 5", "error 3 hlml_device_get_minor_number NOT_SUPPORTED"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := useScenario(t, tc.scenario...)
+			set := testSettings(t)
+			set.HostRoot = root
+			got := read(t, startWith(t, testConfig(fake.Path), set))
+			want := fakeDevice(3)
+			if tc.hwmon {
+				want.TemperatureOnChip = hpu.Some(30.0)
+				assert.NotEqual(t, fakeDevice(3).TemperatureOnChip, want.TemperatureOnChip, "the two sources tell apart")
+			}
+			require.NoError(t, got[3].Err)
+			assert.Equal(t, want.TemperatureOnChip, got[3].TemperatureOnChip)
+			assert.Equal(t, hpu.Some(30.0), got[2].TemperatureOnChip, "device 2 by its own minor number")
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,11 +25,15 @@ type Source struct {
 	// no thread safety, is never entered from two threads at once (nvtop and Intel's device
 	// plugin keep it on one thread too). Start and Shutdown hold it, so hlml_shutdown and
 	// dlclose never run under a call. It guards the fields up to turn.
-	lock          token
-	lib           *library
+	lock      token
+	lib       *library
+	events    eventSet
+	hwmonConf *hwmon.Config
+	// driverVersion is hlml_get_driver_version's answer once driverKnown; until then every Read
+	// asks again, under the error policy of libCalls.
 	driverVersion string
-	events        eventSet
-	hwmonConf     *hwmon.Config
+	driverKnown   bool
+	libCalls      [numLibSlots]callState
 
 	// turn is held by a Read for its whole length and by every slice of an event wait, so a
 	// Read waits for at most one slice, and no slice slips in between its devices. It guards
@@ -96,9 +101,10 @@ func (s *Source) Start(ctx context.Context) error {
 	}
 	s.readBuf.pin()
 	s.evBuf.pin()
-	c := caller{lib: lib, buf: s.readBuf, mon: s.mon, timed: true}
-	version := c.string(strict, symGetDriverVersion)
-	if c.err != nil && !errors.Is(c.err, ErrorNotSupported) {
+	s.driverVersion, s.driverKnown, s.libCalls = "", false, [numLibSlots]callState{}
+	c := s.libraryCaller(lib, time.Now())
+	s.readDriverVersion(&c)
+	if c.err != nil {
 		err := fmt.Errorf("HLML from %q is initialised but unusable: %w", lib.path, c.err)
 		return errors.Join(err, s.release(lib))
 	}
@@ -111,7 +117,7 @@ func (s *Source) Start(ctx context.Context) error {
 			s.hwmonConf = conf
 		}
 	}
-	s.lib, s.driverVersion = lib, version
+	s.lib = lib
 	s.devices, s.seen, s.reads = s.devices[:0], 0, 0
 	return nil
 }
@@ -126,7 +132,7 @@ func (s *Source) Read(ctx context.Context, now time.Time, dst []hpu.Device) ([]h
 		return dst, err
 	}
 	defer s.turn.release()
-	n, err := s.count(ctx)
+	n, err := s.count(ctx, now)
 	if err != nil {
 		return dst, err
 	}
@@ -156,8 +162,9 @@ func (s *Source) Read(ctx context.Context, now time.Time, dst []hpu.Device) ([]h
 }
 
 // count asks how many devices there are, and makes room for their state (under the lock,
-// which Shutdown holds when it releases that state).
-func (s *Source) count(ctx context.Context) (int, error) {
+// which Shutdown holds when it releases that state). It asks for the driver version again while
+// that has not been read.
+func (s *Source) count(ctx context.Context, now time.Time) (int, error) {
 	if err := s.lock.acquire(ctx, "reading HPUs"); err != nil {
 		return 0, err
 	}
@@ -165,7 +172,10 @@ func (s *Source) count(ctx context.Context) (int, error) {
 	if s.lib == nil {
 		return 0, ErrNotRunning
 	}
-	c := caller{lib: s.lib, buf: s.readBuf, mon: s.mon, timed: true}
+	c := s.libraryCaller(s.lib, now)
+	if !s.driverKnown {
+		s.readDriverVersion(&c)
+	}
 	n, ok := c.uint32(strict, symGetCount)
 	if !ok {
 		return 0, c.err
@@ -175,6 +185,21 @@ func (s *Source) count(ctx context.Context) (int, error) {
 		s.devices = append(s.devices, &deviceState{})
 	}
 	return int(n), nil
+}
+
+// libraryCaller makes the calls outside any device.
+func (s *Source) libraryCaller(lib *library, now time.Time) caller {
+	return caller{lib: lib, buf: s.readBuf, mon: s.mon, backoff: s.cfg.Backoff,
+		index: noDevice, states: s.libCalls[:], now: now.UnixNano(), timed: true}
+}
+
+// readDriverVersion reads hlml_get_driver_version, which no device call can stand in for, under
+// the error policy: UNINITIALIZED or DRIVER_NOT_LOADED set c.err (Start, or the Read, fails); any
+// other code leaves the version empty, is counted and logged, and the next Read asks again.
+func (s *Source) readDriverVersion(c *caller) {
+	if v, ok := c.bytes(libSlotDriverVersion, symGetDriverVersion); ok {
+		s.driverVersion, s.driverKnown = strings.TrimSpace(string(v)), true
+	}
 }
 
 // readDevice reads device i into d. The error says why it could not be tried: the context
@@ -198,6 +223,7 @@ func (s *Source) readDevice(ctx context.Context, i int, d *hpu.Device, now time.
 		}
 		if c.err == nil {
 			d.Info = st.info
+			d.Info.DriverVersion = s.driverVersion
 			s.readReadings(&c, h, st, d, slowDue)
 		}
 	}

@@ -2,6 +2,7 @@ package hlml
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -220,16 +221,71 @@ func TestStartInitFails(t *testing.T) {
 	assert.Equal(t, 0, fake.ShutdownCount(t), "no hlml_shutdown after a failed hlml_init")
 }
 
+// TestStartDriverVersionFails: hlml_get_driver_version, a call outside any device, follows the
+// error policy. UNINITIALIZED and DRIVER_NOT_LOADED (HLML itself is unusable) fail Start, which
+// closes the session it opened; any other code leaves the driver version empty on every device
+// and the devices up, is counted and logged once, and the next Reads ask again until it answers.
 func TestStartDriverVersionFails(t *testing.T) {
-	fake := useScenario(t, "error - hlml_get_driver_version TIMEOUT")
-	s, err := New(testConfig(fake.Path), testSettings(t))
-	require.NoError(t, err)
-	err = s.Start(context.Background())
-	require.ErrorIs(t, err, ErrorTimeout)
-	assert.ErrorContains(t, err, "hlml_get_driver_version: HLML_ERROR_TIMEOUT")
-	require.NoError(t, s.Shutdown(context.Background()))
-	assert.Equal(t, 1, fake.InitCount(t))
-	assert.Equal(t, 1, fake.ShutdownCount(t), "the session it opened is closed")
+	const function = "hlml_get_driver_version"
+	for _, code := range everyCode {
+		t.Run(code.String(), func(t *testing.T) {
+			scenario := fmt.Sprintf("error - %s %d 2", function, code)
+			if code.libraryGone() {
+				fake := useScenario(t, scenario)
+				s, err := New(testConfig(fake.Path), testSettings(t))
+				require.NoError(t, err)
+				err = s.Start(context.Background())
+				require.ErrorIs(t, err, code)
+				assert.ErrorContains(t, err, function+": "+code.String())
+				require.NoError(t, s.Shutdown(context.Background()))
+				assert.Equal(t, 1, fake.InitCount(t))
+				assert.Equal(t, 1, fake.ShutdownCount(t), "the session it opened is closed")
+				return
+			}
+			fake := hlmltest.LoadFake(t) // the instance observed loads: it counts the calls
+			s, tel, logs := observed(t, scenario)
+			errorsPerCall := int64(1)
+			if code.unavailable() {
+				errorsPerCall = 0 // no value, not an error
+			}
+			assert.Equal(t, errorsPerCall, callErrors(t, tel, function, code), "Start counted it")
+			warnings := func() []map[string]any {
+				var fields []map[string]any
+				for _, e := range logs.FilterMessage("HLML call failed; only its reading is left out until it works").All() {
+					fields = append(fields, e.ContextMap())
+				}
+				return fields
+			}
+			var want []map[string]any
+			if !code.unavailable() {
+				want = []map[string]any{{"function": function, "code": code.String()}}
+			}
+			assert.Equal(t, want, warnings(), "logged once, naming no device")
+
+			now := time.Now()
+			devices := withNICCounters(fakeDevices(8))
+			for i := range devices {
+				devices[i].Info.DriverVersion = ""
+			}
+			assert.Equal(t, devices, readAt(t, s, now), "every device up, without the driver version")
+			assert.Equal(t, 2*errorsPerCall, callErrors(t, tel, function, code), "asked again, failed again")
+			assert.Equal(t, want, warnings(), "not logged again")
+
+			assert.Equal(t, withNICCounters(fakeDevices(8)), readAt(t, s, now.Add(time.Second)), "the third call answers")
+			readAt(t, s, now.Add(2*time.Second))
+			assert.Equal(t, 3, fake.Calls(t, function), "not asked once known")
+			if !code.unavailable() {
+				assert.Equal(t, 1, logs.FilterMessage("HLML call works again").Len())
+			}
+		})
+	}
+	t.Run("HLML gone at a Read that asks again", func(t *testing.T) {
+		s := startSource(t, "error - "+function+" TIMEOUT 1", "error - "+function+" DRIVER_NOT_LOADED 1")
+		_, err := s.Read(context.Background(), time.Now(), nil)
+		require.ErrorIs(t, err, ErrorDriverNotLoaded)
+		assert.EqualError(t, err, function+": HLML_ERROR_DRIVER_NOT_LOADED")
+		assert.Equal(t, fakeDevices(8), read(t, s), "the Read after it")
+	})
 }
 
 func TestStartCanceledContext(t *testing.T) {
