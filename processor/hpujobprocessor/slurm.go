@@ -111,12 +111,21 @@ func (s *slurmSource) read() (allocs []allocation, invalid []error, dropped int,
 
 func readMapping(path string) (slurmJob, error) {
 	// Non-blocking, and checked after opening: a FIFO put in place of the file must not hang the refresh.
+	// The file opened must be the regular file Lstat saw, so a symlink swapped in after the directory was
+	// listed is not followed either.
+	lfi, err := os.Lstat(path)
+	if err != nil {
+		return slurmJob{}, err
+	}
+	if !lfi.Mode().IsRegular() {
+		return slurmJob{}, errors.New("not a regular file")
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return slurmJob{}, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || !os.SameFile(lfi, fi) {
 		return slurmJob{}, errors.New("not a regular file")
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxMappingFile+1))

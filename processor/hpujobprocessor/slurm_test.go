@@ -92,6 +92,21 @@ func TestSlurmAndKubeletKeysOwned(t *testing.T) {
 	assert.Equal(t, []string{"0=llama/0", "2=other/1"}, annotated(t, tp.last(t)))
 }
 
+// readMapping reads regular files only: a symlink put in place of a mapping file after the directory was
+// listed is refused when it is opened, not followed, whatever it points to.
+func TestReadMappingRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	write(t, target, "SLURM_JOB_ID=6666\n")
+	job, err := readMapping(target)
+	require.NoError(t, err)
+	assert.Equal(t, slurmJob{id: "6666"}, job)
+	link := filepath.Join(dir, "4")
+	require.NoError(t, os.Symlink(target, link))
+	_, err = readMapping(link)
+	assert.ErrorContains(t, err, "not a regular file")
+}
+
 func TestParseMapping(t *testing.T) {
 	tests := []struct {
 		content string
