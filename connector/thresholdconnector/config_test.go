@@ -35,6 +35,7 @@ func TestLoadConfig(t *testing.T) {
 			c.ExternalURL = "http://prometheus.example:9090"
 			c.Limits.MaxSeries = 20000
 			c.Limits.MaxSeriesPerSender = 1000
+			c.Limits.MaxSeriesPerClient = 3000
 			c.Limits.ReservedLocalSeries = 4000
 			c.Limits.MaxSamplesPerSeries = 500
 			c.Limits.Retention = 2 * time.Hour
@@ -71,6 +72,11 @@ func TestLoadConfig(t *testing.T) {
 			"query_timeout must be between 1s and 1h0m0s, got 1000h0m0s",
 			"limits::max_future_skew must be between 0s and 1h0m0s, got 10h0m0s",
 			"for_outage_tolerance must be between 0s and 744h0m0s, got -1s",
+			"for_grace_period must be between 0s and 24h0m0s, got 25h0m0s",
+			"max_query_samples must be between 1 and 1000000000, got 2000000000",
+			"limits::max_series_per_sender must be between 0 and 10000000, got -1",
+			"limits::max_series_per_client must be between 0 and 10000000, got 10000001",
+			"limits::reserved_local_series must be between 0 and 9999999, got -1",
 			"limits::retention must be 0 (derived from the rules) or between 1s and 744h0m0s, got 1000h0m0s",
 			"limits::max_series must be between 1 and 10000000, got 0",
 			"limits::max_samples_per_series must be between 2 and 1000000, got 1",

@@ -56,6 +56,10 @@ type LimitsConfig struct {
 	// MaxSeriesPerSender bounds the series of one sender: one resource identity from one client.
 	// 0 is a tenth of MaxSeries.
 	MaxSeriesPerSender int `mapstructure:"max_series_per_sender"`
+	// MaxSeriesPerClient bounds the series of all senders from one client address together, so that a
+	// client making up resource identities cannot take the clients' whole share. 0 is a quarter of
+	// that share (MaxSeries - ReservedLocalSeries), and at least MaxSeriesPerSender.
+	MaxSeriesPerClient int `mapstructure:"max_series_per_client"`
 	// ReservedLocalSeries of MaxSeries are kept for the collector's own receivers: senders that reach the
 	// engine over the network (OTLP clients) together hold at most MaxSeries - ReservedLocalSeries.
 	// 0 is a fifth of MaxSeries.
@@ -148,6 +152,11 @@ func (cfg *Config) Check() error {
 		errs = append(errs, fmt.Errorf("limits::retention must be 0 (derived from the rules) or between 1s and %s, got %s", maxRetention, r))
 	}
 	l := cfg.Limits
+	// The budgets within max_series are bounded by it; by its own bound when it is out of bounds itself.
+	seriesCap := l.MaxSeries
+	if seriesCap < 1 || seriesCap > maxSeriesBound {
+		seriesCap = maxSeriesBound
+	}
 	sizes := []struct {
 		key      string
 		v        int
@@ -155,8 +164,9 @@ func (cfg *Config) Check() error {
 	}{
 		{"max_query_samples", cfg.MaxQuerySamples, 1, maxQuerySamples},
 		{"limits::max_series", l.MaxSeries, 1, maxSeriesBound},
-		{"limits::max_series_per_sender", l.MaxSeriesPerSender, 0, max(l.MaxSeries, 1)},
-		{"limits::reserved_local_series", l.ReservedLocalSeries, 0, max(l.MaxSeries-1, 0)},
+		{"limits::max_series_per_sender", l.MaxSeriesPerSender, 0, seriesCap},
+		{"limits::max_series_per_client", l.MaxSeriesPerClient, 0, seriesCap},
+		{"limits::reserved_local_series", l.ReservedLocalSeries, 0, seriesCap - 1},
 		{"limits::max_samples_per_series", l.MaxSamplesPerSeries, 2, maxSamplesBound},
 		{"limits::max_catch_up_evaluations", l.MaxCatchUpEvaluations, 1, maxCatchUpBound},
 	}
@@ -205,6 +215,15 @@ func (l LimitsConfig) perSender() int {
 		return l.MaxSeriesPerSender
 	}
 	return max(l.MaxSeries/10, 1)
+}
+
+// perClient is max_series_per_client, or its default: a quarter of the clients' share of max_series,
+// and no less than one sender's budget.
+func (l LimitsConfig) perClient() int {
+	if l.MaxSeriesPerClient > 0 {
+		return l.MaxSeriesPerClient
+	}
+	return max((l.MaxSeries-l.reservedLocal())/4, l.perSender())
 }
 
 // reservedLocal is reserved_local_series, or its default: a fifth of max_series.

@@ -7,6 +7,7 @@
 // Time: data time drives evaluation, never past the wall clock (Settings.Clock); points later than the
 // wall clock plus limits::max_future_skew, or older than it minus the retention, are refused.
 // Limits: series are bounded in all, per sender (a resource identity from one client, or the
-// collector's own receivers), and for OTLP clients together; every drop is counted by reason and sender.
+// collector's own receivers), per client address, and for OTLP clients together; every drop is counted
+// by reason and sender.
 // The connector's README (connector/thresholdconnector) documents both for users.
 package ruleengine // import "github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine"

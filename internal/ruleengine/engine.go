@@ -106,9 +106,11 @@ func New(cfg Config, set Settings) (*Engine, error) {
 		limits: storeLimits{
 			maxSeries:          l.MaxSeries,
 			maxNetworkSeries:   l.MaxSeries - l.reservedLocal(),
+			maxSeriesPerClient: l.perClient(),
 			maxSeriesPerSender: l.perSender(),
 			minGap:             max(retention.Milliseconds()/int64(l.MaxSamplesPerSeries), 1),
 			retention:          retention.Milliseconds(),
+			futureSkew:         l.MaxFutureSkew.Milliseconds(),
 		},
 		namer: newNamer(cfg.Translation),
 		drops: newDropReporter(tel, logger),

@@ -91,32 +91,74 @@ func TestOutputInEvaluationOrder(t *testing.T) {
 	assert.Equal(t, []time.Time{epoch, epoch.Add(15 * time.Second)}, order)
 }
 
-// TestNoSenderControlsTime: a point from 2100, a stream 10 minutes ahead and a stream 30 s ahead (within
-// max_future_skew) from one client change nothing for an honest node: its alert fires on time, no
-// evaluation is skipped, none runs past the wall clock, and the refused points are counted against
-// the client that sent them.
+// TestNoSenderControlsTime: points far ahead (a point from 2100, a stream 10 minutes ahead) are refused,
+// and points ahead within max_future_skew are stored, yet nothing changes for honest senders: a node
+// lagging a few seconds has its alert fire on time, no evaluation is skipped, none runs past the wall
+// clock, a sender as late as the retention allows is stored (not too_old: the store's window covers
+// retention + max_future_skew), and the refused points are counted against the client that sent them.
 func TestNoSenderControlsTime(t *testing.T) {
-	h := newHarness(t, testConfig("testdata/semantics.rules.yaml"))
-	honest := map[string]any{"host.name": "node-1"}
-	mallory := map[string]any{"service.name": "mallory", "service.instance.id": "m1"}
-	const peer = "10.0.0.66"
-	start := epoch.Add(time.Hour)
-	for k := 0; k <= 10; k++ {
-		now := start.Add(time.Duration(k) * 15 * time.Second)
-		h.clock.Set(now)
-		h.consume(hpuBatch(honest, now, 87))
-		h.consumeFrom(peer, hpuBatch(mallory, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 20))
-		h.consumeFrom(peer, hpuBatch(mallory, now.Add(10*time.Minute), 20))
-		h.consumeFrom(peer, hpuBatch(mallory, now.Add(30*time.Second), 20))
-		assert.True(t, now.Equal(h.evaluatedTo()), "evaluated to %s at wall clock %s: evaluations follow the wall clock, not the skewed points", h.evaluatedTo(), now)
+	year2100 := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name            string
+		skew, retention time.Duration // 0: the defaults (1m, derived)
+		// ahead are the offsets from the wall clock of mallory's points, one batch each per step.
+		ahead      []time.Duration
+		wantFuture int64
+	}{
+		{name: "default skew", ahead: []time.Duration{year2100.Sub(epoch), 10 * time.Minute, 30 * time.Second}, wantFuture: 22},
+		{name: "skew at its bound", skew: maxFutureSkewBound, ahead: []time.Duration{time.Hour, time.Hour + time.Minute}, wantFuture: 11},
+		{name: "retention beyond an hour", retention: 3 * time.Hour, ahead: []time.Duration{time.Minute, 2 * time.Minute}, wantFuture: 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("testdata/semantics.rules.yaml")
+			if tc.skew != 0 {
+				cfg.Limits.MaxFutureSkew = tc.skew
+			}
+			cfg.Limits.Retention = tc.retention
+			require.NoError(t, cfg.Check())
+			h := newHarness(t, cfg)
+			retention := time.Duration(h.e.limits.retention) * time.Millisecond
+			honest := map[string]any{"host.name": "node-1"}
+			late := map[string]any{"service.instance.id": "late-node"}
+			mallory := map[string]any{"service.name": "mallory", "service.instance.id": "m1"}
+			const peer = "10.0.0.66"
+			start := epoch.Add(4 * time.Hour)
+			var now time.Time
+			for k := 0; k <= 10; k++ {
+				now = start.Add(time.Duration(k) * 15 * time.Second)
+				h.clock.Set(now)
+				// Mallory's stored point (within the skew) makes the evaluation at now due: the honest point,
+				// 2 s old, arrives after it and is read from the next evaluation on.
+				for _, d := range tc.ahead {
+					h.consumeFrom(peer, hpuBatch(mallory, now.Add(d), 20))
+				}
+				h.consumeFrom("", hpuBatch(honest, now.Add(-2*time.Second), 87))
+				h.consumeFrom("10.0.0.5", hpuBatch(late, now.Add(-(retention-time.Minute)), 20))
+				assert.True(t, now.Equal(h.evaluatedTo()), "evaluated to %s at wall clock %s: evaluations follow the wall clock, not the skewed points", h.evaluatedTo(), now)
+			}
+			// HPUHighTemperature (for: 2m) on the honest node: pending from the first evaluation after its
+			// first point, firing 2m later.
+			assert.Empty(t, h.alertsAt(start))
+			assert.Equal(t, []string{"HPUHighTemperature/pending{hpu_index=0,severity=critical}"}, h.alertsAt(start.Add(15*time.Second)))
+			assert.Equal(t, []string{"HPUHighTemperature/firing{hpu_index=0,severity=critical}", "stale:HPUHighTemperature/pending{hpu_index=0,severity=critical}"},
+				h.alertsAt(start.Add(135*time.Second)))
+			assert.Zero(t, h.e.eval.skipped)
+			assert.Equal(t, map[string]int64{"future 10.0.0.66 service.name=mallory service.instance.id=m1": tc.wantFuture}, h.dropped(),
+				"only the points beyond max_future_skew are refused")
+			vec, err := h.query(`hpu_temperature_celsius{instance="late-node"}`, now.Add(-(retention - time.Minute)))
+			require.NoError(t, err)
+			require.Len(t, vec, 1, "the late sender's points are stored")
+
+			// The wider window does not keep data longer: once mallory's points and the alerts' stale
+			// markers have left the retention, the head holds only the one series still sending.
+			later := now.Add(cfg.Limits.MaxFutureSkew + retention + 7*time.Minute)
+			h.clock.Set(later)
+			h.consumeFrom("", hpuBatch(honest, later, 20))
+			assert.Equal(t, later.Add(-retention).UnixMilli(), h.e.store.head.MinTime())
+			assert.Equal(t, uint64(1), h.e.store.head.NumSeries())
+			assert.Equal(t, 1, h.e.store.numSeries())
+		})
 	}
-	// HPUHighTemperature (for: 2m) on the honest node: pending from the first evaluation, firing 2m later.
-	assert.Equal(t, []string{"HPUHighTemperature/pending{hpu_index=0,severity=critical}"}, h.alertsAt(start))
-	assert.Equal(t, []string{"HPUHighTemperature/firing{hpu_index=0,severity=critical}", "stale:HPUHighTemperature/pending{hpu_index=0,severity=critical}"},
-		h.alertsAt(start.Add(2*time.Minute)))
-	assert.Zero(t, h.e.eval.skipped)
-	assert.Equal(t, map[string]int64{"future 10.0.0.66 service.name=mallory service.instance.id=m1": 22}, h.dropped(),
-		"the 2100 and +10 min points; the +30 s ones are stored")
 }
 
 // TestOldPointsAreRefused: a point older than the retention before the wall clock (OTLP's unset
@@ -132,9 +174,10 @@ func TestOldPointsAreRefused(t *testing.T) {
 }
 
 // TestSenderBudgets: a sender (client address and resource identity) gets at most
-// max_series_per_sender series; OTLP clients together get at most max_series − reserved_local_series;
-// the collector's own receivers can use the rest, whatever the clients send, even a client claiming a
-// local receiver's identity. A sender's series return to its budget once they leave retention.
+// max_series_per_sender series, a client address at most max_series_per_client over all its resources;
+// OTLP clients together get at most max_series − reserved_local_series; the collector's own receivers
+// can use the rest, whatever the clients send, even a client claiming a local receiver's identity. A
+// sender's series return to its budget once they leave retention.
 func TestSenderBudgets(t *testing.T) {
 	cfg := testConfig("testdata/semantics.rules.yaml")
 	cfg.Limits.MaxSeries = 10
@@ -163,7 +206,30 @@ func TestSenderBudgets(t *testing.T) {
 	h.consumeFrom("10.0.0.1", floodBatch(res("service.name", "a"), later.Add(time.Second), 3))
 	assert.Equal(t, 4, h.e.store.numSeries())
 	assert.Len(t, h.e.store.senders.byKey, 2)
+	assert.Len(t, h.e.store.senders.clients, 1)
 	assert.Equal(t, 3, h.e.store.senders.networkSeries)
+
+	// Per client, with the default budgets (max_series 1,000: 100 per sender, 800 for the clients, 200 per
+	// client): one address making up 8 resources of 100 series each, every one within its sender's
+	// budget, gets 200 series; another address's new series are still admitted.
+	cfg = testConfig("testdata/semantics.rules.yaml")
+	cfg.Limits.MaxSeries = 1000
+	h = newHarness(t, cfg)
+	md := pmetric.NewMetrics()
+	for i := range 8 {
+		floodBatch(res("service.instance.id", fmt.Sprint("forged-", i)), epoch, 100).ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	}
+	h.consumeFrom("10.0.0.66", md)
+	h.consumeFrom("10.0.0.7", floodBatch(res("service.name", "trainer"), epoch, 100))
+	drops := h.dropped()
+	var total int64
+	for k, n := range drops {
+		assert.True(t, strings.HasPrefix(k, "client_series_limit 10.0.0.66 service.instance.id=forged-"), k)
+		total += n
+	}
+	assert.Equal(t, int64(600), total)
+	assert.Equal(t, 300, h.e.store.numSeries(), "200 from the forging client, 100 from the other")
+	assert.Equal(t, 200, h.e.store.senders.clients["10.0.0.66"].series)
 }
 
 // TestSenderLabelsBounded: however many senders lose samples, the sender label takes at most

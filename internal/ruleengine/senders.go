@@ -25,23 +25,34 @@ type sender struct {
 	key hash128
 	// name identifies the sender in logs and telemetry: "local" or the client's address, then the
 	// identifying attributes, e.g. `10.0.0.7 service.name=trainer service.instance.id=rank-0`.
-	name  string
-	local bool
+	name string
+	// peer is the client's address, "" for the collector's own receivers.
+	peer string
 	// series is the number of series the sender registered that the store still holds.
 	series int
+	// client counts the series of every sender from peer; set when the sender holds its first series.
+	client *client
 }
 
-// senders are the senders that hold at least one series. A sender is created when its first series is
-// stored and forgotten with its last, so the table is bounded by max_series.
+func (s *sender) local() bool { return s.peer == "" }
+
+// client is one client address: the series of all its senders (resource identities) together, so that
+// a client making up resource identities cannot take more than max_series_per_client.
+type client struct{ series int }
+
+// senders are the senders that hold at least one series, and their client addresses. A sender or a
+// client is created when its first series is stored and forgotten with its last, so both tables are
+// bounded by max_series.
 type senders struct {
-	hasher *seriesHasher
-	byKey  map[hash128]*sender
+	hasher  *seriesHasher
+	byKey   map[hash128]*sender
+	clients map[string]*client
 	// networkSeries counts the series of senders that are not local.
 	networkSeries int
 }
 
 func newSenders(h *seriesHasher) *senders {
-	return &senders{hasher: h, byKey: map[hash128]*sender{}}
+	return &senders{hasher: h, byKey: map[hash128]*sender{}, clients: map[string]*client{}}
 }
 
 // lookup returns the sender of a resource received from peer ("" for the collector's own receivers): the
@@ -51,7 +62,20 @@ func (ss *senders) lookup(peer string, res pcommon.Map) *sender {
 	if s, ok := ss.byKey[key]; ok {
 		return s
 	}
-	return &sender{key: key, name: senderName(peer, res), local: peer == ""}
+	return &sender{key: key, name: senderName(peer, res), peer: peer}
+}
+
+// clientSeries is the number of series held by the senders of s's client address.
+func (ss *senders) clientSeries(s *sender) int {
+	if s.client != nil {
+		return s.client.series
+	}
+	// A sender with no series yet: its client may hold series through other senders, some of them
+	// registered earlier in the same batch.
+	if c := ss.clients[s.peer]; c != nil {
+		return c.series
+	}
+	return 0
 }
 
 // hold counts one more series of s and returns the sender that holds it: s, or the sender of the same
@@ -63,17 +87,27 @@ func (ss *senders) hold(s *sender) *sender {
 		ss.byKey[s.key] = s
 	}
 	s.series++
-	if !s.local {
+	if !s.local() {
 		ss.networkSeries++
+		if s.client == nil {
+			if s.client = ss.clients[s.peer]; s.client == nil {
+				s.client = &client{}
+				ss.clients[s.peer] = s.client
+			}
+		}
+		s.client.series++
 	}
 	return s
 }
 
-// release counts one series of s less, and forgets s with its last series.
+// release counts one series of s less, and forgets s, and its client, with their last series.
 func (ss *senders) release(s *sender) {
 	s.series--
-	if !s.local {
+	if !s.local() {
 		ss.networkSeries--
+		if s.client.series--; s.client.series <= 0 && ss.clients[s.peer] == s.client {
+			delete(ss.clients, s.peer)
+		}
 	}
 	if s.series <= 0 && ss.byKey[s.key] == s {
 		delete(ss.byKey, s.key)

@@ -20,6 +20,7 @@ type dropReason string
 const (
 	dropSeriesLimit       dropReason = "series_limit"
 	dropSenderSeriesLimit dropReason = "sender_series_limit"
+	dropClientSeriesLimit dropReason = "client_series_limit"
 	dropRateLimit         dropReason = "samples_per_series_limit"
 	dropOutOfOrder        dropReason = "out_of_order"
 	dropTooOld            dropReason = "too_old"
@@ -33,11 +34,14 @@ type storeLimits struct {
 	maxSeries int
 	// maxNetworkSeries is maxSeries less the series reserved for the collector's own receivers.
 	maxNetworkSeries   int
+	maxSeriesPerClient int
 	maxSeriesPerSender int
 	// minGap is retention / max_samples_per_series: samples of one series closer than this to the previous
 	// accepted one are dropped, so a series never holds more than max_samples_per_series within retention.
 	minGap    int64
 	retention int64
+	// futureSkew is limits::max_future_skew: how far past the wall clock a stored point may be.
+	futureSkew int64
 }
 
 // seriesState is what the store tracks per input series, for limits and ordering.
@@ -73,6 +77,7 @@ type store struct {
 func newStore(limits storeLimits, dir *chunkDir) (*store, error) {
 	opts := tsdb.DefaultHeadOptions()
 	opts.ChunkDirRoot = dir.path
+	opts.ChunkRange = chunkRange(limits)
 	head, err := tsdb.NewHead(nil, promslog.NewNopLogger(), nil, nil, opts, nil)
 	if err != nil {
 		return nil, fmt.Errorf("creating the sample store: %w", err)
@@ -92,6 +97,16 @@ func newStore(limits storeLimits, dir *chunkDir) (*store, error) {
 		senders:     newSenders(h),
 		truncatedTo: math.MinInt64,
 	}, nil
+}
+
+// chunkRange sizes the head so that its own window never refuses a point the engine accepts. The head
+// refuses samples older than its newest sample minus half the chunk range (its compaction window; the
+// default 2h range makes that 1h). The newest sample may be a sender's, up to max_future_skew past the
+// wall clock, and a late point may be up to retention behind it, so half the range must span both.
+// Memory does not depend on the range: chunks are cut by sample count (about 120, at most 240), and
+// gc's Truncate drops every chunk whose last sample has left the retention, as before.
+func chunkRange(l storeLimits) int64 {
+	return 2 * (l.retention + l.futureSkew)
 }
 
 func (s *store) close() error {
@@ -130,17 +145,20 @@ func (a *appender) series(lset labels.Labels) *seriesState {
 }
 
 // admit decides whether a new series from sender from fits: the global limit, the share of senders
-// that come over the network (the rest is kept for the collector's own receivers), and the sender's own
-// budget. It reports the reason when the series does not fit.
+// that come over the network (the rest is kept for the collector's own receivers), the sender's own
+// budget, and the budget of its client address. It reports the reason when the series does not fit; a
+// sender at its own budget is named for it before its client, the broader bound.
 func (a *appender) admit(from *sender) dropReason {
 	s := a.s
 	switch {
 	case len(s.series) >= s.limits.maxSeries:
 		return dropSeriesLimit
-	case !from.local && s.senders.networkSeries >= s.limits.maxNetworkSeries:
+	case !from.local() && s.senders.networkSeries >= s.limits.maxNetworkSeries:
 		return dropSeriesLimit
 	case from.series >= s.limits.maxSeriesPerSender:
 		return dropSenderSeriesLimit
+	case !from.local() && s.senders.clientSeries(from) >= s.limits.maxSeriesPerClient:
+		return dropClientSeriesLimit
 	}
 	return ""
 }
