@@ -79,9 +79,16 @@ func buildPackages(t *testing.T, format string, versions ...string) []string {
 // dpkg runs dpkg, waiting for the dpkg lock while another package manager holds it.
 func dpkg(t *testing.T, args ...string) string {
 	t.Helper()
+	return dpkgIn(t, nil, args...)
+}
+
+// dpkgIn is dpkg run by the command wrap (e.g. fakeDevices'), which ends by executing its arguments.
+func dpkgIn(t *testing.T, wrap []string, args ...string) string {
+	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
+	argv := append(slices.Clone(wrap), append([]string{"dpkg"}, args...)...)
 	for {
-		cmd := exec.Command("dpkg", args...)
+		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		out, err := cmd.CombinedOutput()
 		if err == nil {
@@ -161,7 +168,23 @@ func TestDebPackage(t *testing.T) {
 	debs := buildPackages(t, "deb", "0.1.0", "0.1.1")
 	v1, v2 := debs[0], debs[1]
 
-	dpkg(t, "--install", v1)
+	// The first install sees Gaudi device nodes: a /dev of its own (a mount namespace) with an accel node
+	// and a habanalabs one, each owned by a group made for the test, and a root-owned control node.
+	devGroups := []string{"otelcol-gaudi-e2e-accel", "otelcol-gaudi-e2e-hl"}
+	for _, g := range devGroups {
+		if _, err := user.LookupGroup(g); err == nil {
+			t.Fatalf("group %s exists already: this test creates and deletes it", g)
+		}
+		if out, err := exec.Command("groupadd", "--system", g).CombinedOutput(); err != nil {
+			t.Fatalf("groupadd %s: %v\n%s", g, err, out)
+		}
+		t.Cleanup(func() { _ = exec.Command("groupdel", g).Run() })
+	}
+	dpkgIn(t, fakeDevices(t, map[string]string{
+		"/dev/accel/accel0":          devGroups[0],
+		"/dev/accel/accel_controlD0": "root",
+		"/dev/hl0":                   devGroups[1],
+	}), "--install", v1)
 	if v := installedVersion(); v != "0.1.0" {
 		t.Fatalf("after dpkg --install: version %q, want 0.1.0", v)
 	}
@@ -223,6 +246,22 @@ func TestDebPackage(t *testing.T) {
 		}
 	})
 
+	t.Run("the install added the user to the groups owning the device nodes", func(t *testing.T) {
+		out, err := exec.Command("id", "-nG", pkgName).Output()
+		if err != nil {
+			t.Fatalf("id -nG %s: %v", pkgName, err)
+		}
+		groups := strings.Fields(string(out))
+		for _, g := range devGroups {
+			if !slices.Contains(groups, g) {
+				t.Errorf("%s is in the groups %v, want %s, which owns a device node", pkgName, groups, g)
+			}
+		}
+		if slices.Contains(groups, "root") {
+			t.Errorf("%s is in the groups %v: root owns a control node, and must not be given", pkgName, groups)
+		}
+	})
+
 	t.Run("systemd accepts the unit", func(t *testing.T) {
 		out, err := exec.Command(analyze, "verify", unitFile).CombinedOutput()
 		if err != nil || strings.Contains(string(out), "otelcol-gaudi.service:") {
@@ -266,18 +305,60 @@ func TestDebPackage(t *testing.T) {
 		}
 	})
 
-	t.Run("the installed binary serves on the installed config", func(t *testing.T) {
-		promPort, grpcPort, httpPort, telemetryPort, hpuPort, healthPort := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-		// As the unit runs it: the package's user, its config, only the ports moved off the defaults.
-		p := startProcess(t, "otelcol-gaudi (installed)", "runuser", "-u", pkgName, "--", "/usr/bin/otelcol-gaudi", "--config", config,
+	t.Run("the unit's command line with the environment file serves", func(t *testing.T) {
+		d := unitDirectives(t, unitFile)
+		if len(d["ExecStart"]) != 1 || len(d["EnvironmentFile"]) != 1 || len(d["WorkingDirectory"]) != 1 {
+			t.Fatalf("ExecStart=%q EnvironmentFile=%q WorkingDirectory=%q, want one each", d["ExecStart"], d["EnvironmentFile"], d["WorkingDirectory"])
+		}
+		envFile := strings.TrimPrefix(d["EnvironmentFile"][0], "-")
+		// An operator's edit of the installed file: flags in OTELCOL_GAUDI_OPTIONS, here the ports moved off
+		// the defaults (which other collectors on this machine may hold). The file is restored afterwards.
+		shipped, err := os.ReadFile(envFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := os.WriteFile(envFile, shipped, 0); err != nil {
+				t.Errorf("restoring %s: %v", envFile, err)
+			}
+		})
+		promPort, healthPort := freePort(t), freePort(t)
+		options := strings.Join([]string{
 			fmt.Sprintf("--set=extensions::health_check::endpoint=127.0.0.1:%d", healthPort),
-			fmt.Sprintf("--set=extensions::hpu_health::endpoint=127.0.0.1:%d", hpuPort),
-			fmt.Sprintf("--set=receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
-			fmt.Sprintf("--set=receivers::otlp::protocols::http::endpoint=127.0.0.1:%d", httpPort),
+			fmt.Sprintf("--set=extensions::hpu_health::endpoint=127.0.0.1:%d", freePort(t)),
+			fmt.Sprintf("--set=receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", freePort(t)),
+			fmt.Sprintf("--set=receivers::otlp::protocols::http::endpoint=127.0.0.1:%d", freePort(t)),
 			fmt.Sprintf("--set=exporters::prometheus::endpoint=127.0.0.1:%d", promPort),
 			"--set=receivers::host_metrics::collection_interval=1s",
-			fmt.Sprintf("--set=service::telemetry::metrics::readers=[{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", telemetryPort),
-		)
+			"--set=service::telemetry::metrics::level=none", // no :8888
+		}, " ")
+		optionsLine := regexp.MustCompile(`(?m)^OTELCOL_GAUDI_OPTIONS=.*$`)
+		if !optionsLine.Match(shipped) {
+			t.Fatalf("%s has no OTELCOL_GAUDI_OPTIONS= line", envFile)
+		}
+		if err := os.WriteFile(envFile, optionsLine.ReplaceAll(shipped, []byte(`OTELCOL_GAUDI_OPTIONS="`+options+`"`)), 0); err != nil {
+			t.Fatal(err)
+		}
+
+		// The environment as systemd builds it: Environment=, then the file, which overrides it.
+		env := map[string]string{}
+		for _, kv := range d["Environment"] {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		maps.Copy(env, readEnvironmentFile(t, envFile))
+		argv := expandExecStart(t, d["ExecStart"][0], env)
+		t.Logf("ExecStart expands to %q", argv)
+		if want := []string{"/usr/bin/otelcol-gaudi", "--config", "/etc/otelcol-gaudi/config.yaml"}; !slices.Equal(argv[:min(3, len(argv))], want) {
+			t.Errorf("ExecStart expands to %q, want it to start with %q", argv, want)
+		}
+		// As the unit runs it: the package's user, in its WorkingDirectory, with its environment.
+		wrapped := []string{"-u", pkgName, "--", "env", "-C", d["WorkingDirectory"][0]}
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			wrapped = append(wrapped, k+"="+env[k])
+		}
+		p := startProcess(t, "otelcol-gaudi (installed)", "runuser", append(wrapped, argv...)...)
+		// Served on the ports from the environment file, so its options reached the command line.
 		waitHTTP200(t, p, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), startupDeadline)
 		// No HPU here: the gaudi receiver reports zero devices; the host's metrics flow.
 		waitForFamilies(t, p, fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort), "system_cpu_time_seconds_total", "hpu_devices")
@@ -325,6 +406,77 @@ func TestDebPackage(t *testing.T) {
 			t.Errorf("after purge dpkg still knows %s: %s", pkgName, v)
 		}
 	})
+}
+
+// fakeDevices returns a command that runs its arguments in a mount namespace of their own, where /dev is a
+// tmpfs holding the host's null, zero, full, random, urandom and tty, and the character devices given (path:
+// owning group), for what a package's scripts make of a Gaudi node's device nodes.
+func fakeDevices(t *testing.T, devices map[string]string) []string {
+	t.Helper()
+	script := `set -e
+real=$1; shift
+mount --bind /dev "$real"
+mount -t tmpfs -o mode=0755 tmpfs /dev
+for n in null zero full random urandom tty; do touch /dev/$n; mount --bind "$real/$n" /dev/$n; done
+ln -s /proc/self/fd /dev/fd
+`
+	// accel's major (include/drm/drm_accel.h); the minors only tell the nodes apart.
+	minor := 0
+	for _, path := range slices.Sorted(maps.Keys(devices)) {
+		script += fmt.Sprintf("mkdir -p %s\nmknod -m 0660 %s c 261 %d\nchgrp %s %s\n", filepath.Dir(path), path, minor, devices[path], path)
+		minor++
+	}
+	script += `exec "$@"`
+	return []string{"unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", t.TempDir()}
+}
+
+// readEnvironmentFile reads a systemd EnvironmentFile: KEY=VALUE lines, # and ; comments, a value in matching
+// quotes taken without them (the shipped file needs no escapes or continued lines).
+func readEnvironmentFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("%s: %q is not KEY=VALUE", path, line)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		env[strings.TrimSpace(k)] = v
+	}
+	return env
+}
+
+// expandExecStart expands a unit's ExecStart as systemd does for the forms ours uses: a word "${NAME}" is the
+// value as one argument, a word "$NAME" the value split at whitespace (no argument when empty).
+func expandExecStart(t *testing.T, line string, env map[string]string) []string {
+	t.Helper()
+	var argv []string
+	for _, word := range strings.Fields(line) {
+		if name, ok := strings.CutPrefix(word, "$"); ok {
+			if braced, ok := strings.CutPrefix(name, "{"); ok {
+				argv = append(argv, env[strings.TrimSuffix(braced, "}")])
+			} else {
+				argv = append(argv, strings.Fields(env[name])...)
+			}
+			continue
+		}
+		if strings.Contains(word, "$") {
+			t.Fatalf("ExecStart=%s: %q is a form this test does not expand", line, word)
+		}
+		argv = append(argv, word)
+	}
+	return argv
 }
 
 // TestRPMPackage builds the .rpm and reads it back with rpm: the same files as the .deb with the same
