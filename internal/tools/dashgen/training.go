@@ -30,6 +30,17 @@ var (
 	silent     = `(` + perRank(`last_over_time(`+wholeJob("training_samples_total")+`[1h])`) + ` unless ` + perRank(wholeJob("training_samples_total")) + `)`
 )
 
+// tokensPerRank is each rank's tokens per second: the rate of its training_tokens_total or, for a rank that
+// has no such counter (prometheus_client jobs as the original design writes them report only
+// TrainingMonitor's training_tokens_per_second), the throughput it reports.
+func tokensPerRank() string {
+	return `sum by (` + byRank + `) (rate(` + train("training_tokens_total") + `[$__rate_interval])) or sum by (` +
+		byRank + `) (` + train("training_tokens_throughput_per_second") + `)`
+}
+
+const tokensFallback = "From each rank's tokens counter; a rank without one (a prometheus_client job's) adds the " +
+	"throughput it reports instead, TrainingMonitor's average since the epoch started."
+
 // stragglerRatio is the slowest rank's mean batch time over the median rank's, per job.
 func stragglerRatio() string {
 	mean := `avg_over_time(` + wholeJob("training_batch_duration_seconds") + `[$__rate_interval])`
@@ -73,9 +84,9 @@ func trainingStats() []panel {
 			th:      thresholds("blue"),
 			queries: []query{prom(`sum(rate(`+train("training_samples_total")+`[$__rate_interval]))`, "")}}),
 		singleStat(spec{title: "Tokens per second", unit: "short",
-			desc:    "How fast do the selected ranks train together, in tokens per second?",
+			desc:    "How fast do the selected ranks train together, in tokens per second? " + tokensFallback,
 			th:      thresholds("blue"),
-			queries: []query{prom(`sum(rate(`+train("training_tokens_total")+`[$__rate_interval]))`, "")}}),
+			queries: []query{prom(`sum(`+tokensPerRank()+`)`, "")}}),
 		singleStat(spec{title: "Stalled ranks", unit: "none", noValue: "0",
 			desc: "How many ranks made no progress in the last 5 minutes or stopped reporting within the hour? " +
 				"0 when all ranks progress.",
@@ -138,8 +149,8 @@ func trainingThroughput() []panel {
 			queries: []query{prom(`sum by (training_job_id) (rate(`+train("training_samples_total")+`[$__rate_interval]))`, "{{training_job_id}}")},
 		}),
 		timeSeries(spec{title: "Tokens per second per job", unit: "short", min: ptr(0.0),
-			desc:    "How many tokens per second does each job process, summed over the selected ranks?",
-			queries: []query{prom(`sum by (training_job_id) (rate(`+train("training_tokens_total")+`[$__rate_interval]))`, "{{training_job_id}}")},
+			desc:    "How many tokens per second does each job process, summed over the selected ranks? " + tokensFallback,
+			queries: []query{prom(`sum by (training_job_id) (`+tokensPerRank()+`)`, "{{training_job_id}}")},
 		}),
 		timeSeries(spec{title: "Samples per second per rank", unit: "short", min: ptr(0.0),
 			desc:    "Which rank is slower than the others? Samples per second per rank, from its samples counter.",
@@ -147,7 +158,8 @@ func trainingThroughput() []panel {
 		}, legendTable),
 		timeSeries(spec{title: "Last-batch throughput per rank, as reported", unit: "short", min: ptr(0.0),
 			desc: "What does each rank report for its last batch: samples per second (left axis) and tokens per second (right)? " +
-				"0 while the rank is stalled.",
+				"0 while the rank is stalled. Ranks scraped from prometheus_client report TrainingMonitor's figures instead: " +
+				"averages since the epoch started, which keep their last value, not 0, when the rank stalls.",
 			overrides: []override{{regex: ".* tokens/s", props: []dashboard.DynamicConfigValue{
 				{Id: "custom.axisPlacement", Value: "right"},
 				{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
