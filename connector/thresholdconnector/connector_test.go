@@ -19,12 +19,15 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelcol-gaudi/otelcol-gaudi/connector/thresholdconnector/internal/metadata"
 	"github.com/otelcol-gaudi/otelcol-gaudi/internal/ruleengine"
@@ -66,15 +69,19 @@ func newPipeline(t *testing.T, cfg *Config, withMetrics, withLogs bool) *pipelin
 }
 
 func newPipelineWith(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel component.TelemetrySettings) *pipeline {
-	return newPipelineOn(t, cfg, withMetrics, withLogs, tel, componenttest.NewNopHost())
+	return newPipelineOn(t, cfg, withMetrics, withLogs, tel, componenttest.NewNopHost(), nil)
 }
 
-func newPipelineOn(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel component.TelemetrySettings, host component.Host) *pipeline {
+// newPipelineOn builds the pipeline on host; the logs output goes to logs, or (nil) to p.logs through
+// yieldingLogs.
+func newPipelineOn(t *testing.T, cfg *Config, withMetrics, withLogs bool, tel component.TelemetrySettings, host component.Host, logs consumer.Logs) *pipeline {
 	t.Helper()
 	ctx := context.Background()
 	p := &pipeline{clock: enginetest.NewClock(epoch), metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink)}
 	f := newFactory(p.clock.Now)
-	logs := yieldingLogs{p.logs}
+	if logs == nil {
+		logs = yieldingLogs{p.logs}
+	}
 	set := connectortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel
 	if withMetrics {
@@ -289,6 +296,97 @@ func TestDropsCountedPerClientAndResource(t *testing.T) {
 		"future 10.1.2.3 service.name=gaudi service.instance.id=host1": 1,
 		"too_old local service.name=gaudi service.instance.id=host1":   1,
 	}, got)
+}
+
+// TestDropTotalsReportedOnTimer: after the first warning, drops within the minute are held back; the
+// connector's own ticker logs their totals once the minute has passed on the wall clock (the factory's
+// clock), with no new drop and no new data.
+func TestDropTotalsReportedOnTimer(t *testing.T) {
+	cfg := testConfig("testdata/semantics.rules.yaml")
+	cfg.EvaluationInterval = time.Second // the ticker's period: min(evaluation_interval, 10s)
+	cfg.Limits.MaxSeries = 1
+	core, logs := observer.New(zap.WarnLevel)
+	tel := componenttest.NewNopTelemetrySettings()
+	tel.Logger = zap.New(core)
+	p := newPipelineWith(t, cfg, true, false, tel)
+	twoDevices := func(ts time.Time) pmetric.Metrics {
+		md := temperature(ts, 50)
+		dps := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
+		dps.At(0).CopyTo(dps.AppendEmpty())
+		dps.At(1).Attributes().PutInt("hpu.index", 1)
+		return md
+	}
+	warnings := func() []map[string]any {
+		var out []map[string]any
+		for _, e := range logs.FilterMessage("Samples were not stored for rule evaluation").All() {
+			out = append(out, e.ContextMap())
+		}
+		return out
+	}
+	const sender = "local service.name=gaudi service.instance.id=host1"
+	p.consume(t, twoDevices(epoch))
+	require.Len(t, warnings(), 1, "the first drop is logged at once")
+	p.consume(t, twoDevices(epoch.Add(20*time.Second)))
+	p.consume(t, twoDevices(epoch.Add(40*time.Second)))
+	require.Len(t, warnings(), 1, "later drops within the minute wait")
+
+	p.clock.Set(epoch.Add(61 * time.Second))
+	require.Eventually(t, func() bool { return len(warnings()) == 2 }, 30*time.Second, 10*time.Millisecond,
+		"the ticker reports the held-back drops once the minute has passed")
+	assert.Equal(t, map[string]any{"series_limit": int64(2), "senders": []any{sender + " (series_limit 2)"}, "sender_count": int64(1),
+		"series": int64(1), "max_series": int64(1), "since_last_warning": 61 * time.Second}, warnings()[1])
+}
+
+// blockingLogs holds every batch until release is closed, as a stalled logs backend would.
+type blockingLogs struct {
+	consumertest.LogsSink
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	b.held <- struct{}{}
+	<-b.release
+	return b.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+// TestBlockedOutputHoldsEvaluatingBatches: while the logs consumer blocks, the batch whose arrival ran
+// an evaluation is not passed on until that evaluation's output is consumed, nor is a later batch that
+// runs the next one; a batch that runs no evaluation is stored and passed on at once.
+func TestBlockedOutputHoldsEvaluatingBatches(t *testing.T) {
+	cfg := testConfig("testdata/semantics.rules.yaml")
+	logs := &blockingLogs{held: make(chan struct{}, 4), release: make(chan struct{})}
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	p := newPipelineOn(t, cfg, true, true, tel.NewTelemetrySettings(), componenttest.NewNopHost(), logs)
+	release := sync.OnceFunc(func() { close(logs.release) })
+	t.Cleanup(release) // before the pipeline's shutdown, if the test stops early
+	passed := func() (n int) {
+		for _, md := range p.metrics.AllMetrics() {
+			if md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Name() != "ALERTS" {
+				n++
+			}
+		}
+		return n
+	}
+	var wg sync.WaitGroup
+	// HPUHot fires at the evaluation at epoch, which this batch runs: its transition blocks.
+	p.clock.Set(epoch.Add(20 * time.Second))
+	wg.Go(func() { p.consumeCtx(t, context.Background(), temperature(epoch, 95)) })
+	<-logs.held
+	// 5 s later: no evaluation due, passed on while the first batch waits.
+	p.consumeCtx(t, context.Background(), temperature(epoch.Add(5*time.Second), 95))
+	assert.Equal(t, 1, passed())
+	// 15 s: runs the next evaluation, whose output waits for the first one.
+	wg.Go(func() { p.consumeCtx(t, context.Background(), temperature(epoch.Add(15*time.Second), 95)) })
+	require.Eventually(t, func() bool {
+		m, err := tel.GetMetric("otelcol_connector_threshold_evaluations")
+		return err == nil && m.Data.(metricdata.Sum[int64]).DataPoints[0].Value == 2
+	}, 10*time.Second, time.Millisecond, "the third batch ran the evaluation at 15 s")
+	assert.Equal(t, 1, passed(), "the evaluating batches are held")
+	release()
+	wg.Wait()
+	assert.Equal(t, 3, passed())
 }
 
 // TestTransitionsInEvaluationOrder: batches arrive concurrently, each making evaluations due; the

@@ -73,7 +73,7 @@ func TestForStateSurvivesRestart(t *testing.T) {
 	cfg := testConfig("testdata/semantics.rules.yaml")
 	cfg.Storage = &storageID
 
-	p := newPipelineOn(t, cfg, true, false, componenttest.NewNopTelemetrySettings(), host)
+	p := newPipelineOn(t, cfg, true, false, componenttest.NewNopTelemetrySettings(), host, nil)
 	for k := 0; k <= 5; k++ { // 86 from 15s: pending since 15s
 		v := 86.0
 		if k == 0 {
@@ -84,7 +84,7 @@ func TestForStateSurvivesRestart(t *testing.T) {
 	p.shutdown(t)
 	require.Contains(t, string(st.data["alerts_for_state"]), `"active_at":1767225615`)
 
-	p = newPipelineOn(t, cfg, true, false, componenttest.NewNopTelemetrySettings(), host)
+	p = newPipelineOn(t, cfg, true, false, componenttest.NewNopTelemetrySettings(), host, nil)
 	for k := 8; k <= 16; k++ {
 		p.consume(t, temperature(epoch.Add(time.Duration(k)*15*time.Second), 86))
 	}

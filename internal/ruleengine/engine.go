@@ -15,8 +15,9 @@ import (
 )
 
 // Output receives the outcome of evaluations. The engine calls it one call at a time, in evaluation
-// order, without holding the lock that ingestion takes: a slow consumer delays the outputs after it,
-// not ingestion.
+// order, from the Ingest, AdvanceTo or Tick call that ran the evaluations, without holding the lock
+// that ingestion takes: a slow consumer delays the calls that wait to deliver outputs after it, not
+// the calls that run no evaluation.
 type Output func(ctx context.Context, r Result)
 
 // Settings are what the engine gets from its host.
