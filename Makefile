@@ -105,7 +105,7 @@ unit-test:
 ## fuzz it by hand: its instrumented build takes minutes.)
 FUZZTIME ?= 3s
 FUZZ_TARGETS = internal/hpu:FuzzCheckText internal/hlsmi:FuzzParseQuery internal/hlsmi:FuzzParseLinks \
-               internal/hlsmi:FuzzParseNICStats internal/sysfs:FuzzReadAttribute internal/hwmon:FuzzParseConfig
+               internal/hlsmi:FuzzParseNICStats internal/hlsmi:FuzzParseDetails internal/sysfs:FuzzReadAttribute internal/hwmon:FuzzParseConfig
 fuzz-test:
 	@for target in $(FUZZ_TARGETS); do \
 	  pkg=./receiver/gaudireceiver/$${target%%:*}; fn=$${target##*:}; \

@@ -140,7 +140,8 @@ func netdev(name string, port int) map[string]string {
 }
 
 // useSyntheticHLSMI makes the fake hl-smi replay the SYNTHETIC fixture, which has every field
-// the source asks for, and answer -n link and -n ports from recorded outputs.
+// the source asks for, and answer -q, -n link and -n ports from recorded outputs (-q's is of
+// the fixture's device 0).
 func useSyntheticHLSMI(t *testing.T) {
 	t.Helper()
 	nic := t.TempDir()
@@ -150,6 +151,7 @@ func useSyntheticHLSMI(t *testing.T) {
 	t.Setenv(hlsmitest.EnvQuery, hlsmitest.Fixture("SYNTHETIC_gaudi2_Q_all_fields.csv"))
 	t.Setenv(hlsmitest.EnvQueryCols, hlsmitest.SyntheticColumns)
 	t.Setenv(hlsmitest.EnvNICDir, nic)
+	t.Setenv(hlsmitest.EnvDetail, hlsmitest.Fixture("gaudi2_q_single_device.txt"))
 }
 
 // scrapeOnce starts a scraper on cfg, scrapes once without error and stops it, so that the

@@ -31,8 +31,11 @@ type Options struct {
 	// NICLinks asks hl-smi for each device's NIC link states, one extra run per device and
 	// scrape; set it when hpu.nic.link.up is enabled.
 	NICLinks bool
-	// NIC asks `hl-smi -n stats` for the NIC counters, one extra run per device on one Read in
-	// NICStatsEvery (0 or 1: every Read); the last values are reported in between.
-	NIC           hpu.NICOptions
+	// NIC asks `hl-smi -n stats` for the NIC counters, one extra run per device on each slow
+	// turn.
+	NIC hpu.NICOptions
+	// NICStatsEvery makes one Read in this many a slow turn (0 or 1: every Read), on which the
+	// expensive runs are made: `-n stats` for NIC, and one `hl-smi -q` for all devices. Their
+	// last values are reported in between.
 	NICStatsEvery int
 }

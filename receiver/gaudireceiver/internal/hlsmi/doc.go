@@ -41,14 +41,39 @@
 // With Options.NICLinks, NICPorts come from `hl-smi -n link -i <bus_id>` per device, each
 // port's type from `hl-smi -n ports -i <bus_id>`, asked once per device. With Options.NIC, the
 // ports' counters come from `hl-smi -n stats -i <bus_id>` (the driver's counters by name, as
-// hlml_nic_get_statistics gives them), on one Read in Options.NICStatsEvery, the last values in
-// between; a port only the counters know is reported with its link state unknown.
+// hlml_nic_get_statistics gives them); a port only the counters know is reported with its link
+// state unknown.
 //
-// hl-smi's query fields cannot fill: Operational, TemperatureOnBoard, TemperatureHBM,
-// TemperatureLimits, Energy, PowerLimitDefault (power.max is the cap in force, PowerLimit),
-// ThrottledPower and ThrottledThermal (stats.violation.* is the time throttled, not the current
-// state), PCIeReceive, PCIeTransmit, PCIeReplays, RowsReplacedSingle, RowsReplacedDouble,
-// RowsPending and Info.FirmwareVersion. They stay invalid (empty).
+// What no -Q field gives comes from the full report, `hl-smi -q`, one run for all devices (its
+// "[N] AIP (accelN) <bus id>" blocks are matched to the -Q rows by AIP UUID, or by bus id when
+// either has no UUID):
+//
+//	Temperature "HBM n Temp"          TemperatureHBM: the hottest stack, as HLML and hwmon report it
+//	Temperature "On Board ..."        TemperatureOnBoard: the hottest of them
+//	Power Readings (54V PSU)
+//	  Power Limit                     PowerLimitDefault (W)
+//	Replaced Rows Single/Double Bit ECC, Pending
+//	                                  RowsReplacedSingle, RowsReplacedDouble, RowsPending
+//
+// A rail's block prints both "Power Max" and "Power Limit". -Q's power.max, which `hl-smi -p
+// (--power-max)` sets, is the cap in force (PowerLimit), so Power Limit is taken as the default
+// limit; the HLML header of that era (gohlml's) has no call for the cap in force, only
+// hlml_device_get_power_management_default_limit. This is inferred: on the recorded idle
+// device, whose cap was never set, both read 550 W. The 54 V rail's is the device's limit
+// (power.max reads 850 W on a Gaudi 3, whose table shows 900 W for both rails); the 12 V rail's
+// own 50 W is not reported.
+//
+// The expensive runs, `-n stats` and `-q`, make the slow tier: they run on one Read in
+// Options.NICStatsEvery (the first Read that lists devices, then every NICStatsEvery-th), beside
+// each other, and their last readings are reported in between; a run that fails leaves its
+// readings invalid until the next slow turn.
+//
+// hl-smi cannot fill: TemperatureLimits, Energy, ThrottledPower and ThrottledThermal
+// (stats.violation.* is the time throttled, not the current state), PCIeReceive, PCIeTransmit
+// and PCIeReplays. They stay invalid (empty). -q also prints "Module status" and the firmware
+// versions, which are not taken: a device's state must not lag a slow period behind, and the
+// info metric's labels must not change whenever a -q run fails, so Operational and
+// Info.FirmwareVersion stay invalid too.
 //
 // hl-smi runs as a child in its own process group, with a mark in its environment that its
 // descendants inherit: when the scrape's context ends the group and every marked process are

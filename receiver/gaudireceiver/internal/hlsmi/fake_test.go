@@ -17,7 +17,8 @@ import (
 const (
 	envFake = "FAKE_HLSMI"
 	// envHang makes the fake start a helper child, write "<own pid> <helper pid>" to
-	// envPidFile and sleep until killed.
+	// envPidFile and sleep until killed: on every run, or only on the run whose first argument
+	// it names ("-q").
 	envHang    = "FAKE_HLSMI_HANG"
 	envPidFile = hlsmitest.EnvPidFile
 	// envFlood makes the fake print more than maxStdout.
@@ -33,7 +34,7 @@ func fakeHLSMI() int {
 		fmt.Println(os.Getpid())
 		time.Sleep(time.Hour)
 		return 0
-	case os.Getenv(envHang) != "":
+	case os.Getenv(envHang) == "1" || len(os.Args) > 1 && os.Getenv(envHang) == os.Args[1]:
 		if err := hang(); err != nil {
 			fmt.Fprintln(os.Stderr, "fake hl-smi:", err)
 			return 1

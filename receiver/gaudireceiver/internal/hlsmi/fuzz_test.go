@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,6 +140,59 @@ func FuzzParseLinks(f *testing.F) {
 			}
 		} else if types != nil {
 			t.Fatalf("port types returned with %v", err)
+		}
+	})
+}
+
+// FuzzParseDetails feeds the parser of hl-smi -q with anything: no panic, a bounded result and
+// report, no block kept that cannot be pinned on exactly one device, and only numbers a metric
+// can carry.
+func FuzzParseDetails(f *testing.F) {
+	seedFiles(f, func(s string) { f.Add(s) }, ".txt", ".csv")
+	f.Add("[0] AIP (accel0) 0000:43:00.0\nAIP UUID : A\n[1] AIP (accel1) 0000:43:00.0\nAIP UUID : A\n")
+	f.Add("[0] AIP\nTemperature\n[1] HBM 0 Temp : -1e308 C\nPower Readings\nPower Limit : 9e18 W\nReplaced Rows\nPending : yes\n")
+	devs, err := parseQuery(readFixture(f, "SYNTHETIC_gaudi2_Q_all_fields.csv"), newLayout(allFields()), nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		details, err := parseDetails(out)
+		if len(details) > maxDetailBlocks {
+			t.Fatalf("%d blocks kept", len(details))
+		}
+		if err != nil && strings.Count(err.Error(), "\n") > maxDetailErrors {
+			t.Fatalf("%d lines of errors", strings.Count(err.Error(), "\n")+1)
+		}
+		uuids, buses := map[string]bool{}, map[string]bool{}
+		for _, q := range details {
+			if q.uuid == "" && q.bus == "" || q.uuid != "" && uuids[q.uuid] || q.bus != "" && buses[q.bus] {
+				t.Fatalf("block %+v kept: no name, or another's", q)
+			}
+			uuids[q.uuid], buses[q.bus] = q.uuid != "", q.bus != ""
+			if q.bus != "" && !pciAddress.MatchString(q.bus) {
+				t.Fatalf("bus id %q", q.bus)
+			}
+			for _, v := range []hpu.Value[float64]{q.tempHBM, q.tempBoard, q.powerDefault} {
+				if v.Valid && (math.IsNaN(v.V) || math.IsInf(v.V, 0)) {
+					t.Fatalf("block %+v: %v", q, v.V)
+				}
+			}
+			if q.rowsSingle.Valid && q.rowsSingle.V < 0 || q.rowsDouble.Valid && q.rowsDouble.V < 0 {
+				t.Fatalf("block %+v: negative rows", q)
+			}
+		}
+		got := slices.Clone(devs)
+		_ = applyDetails(got, details)
+		for i := range got {
+			named := 0
+			for j := range details {
+				if details[j].names(&got[i]) {
+					named++
+				}
+			}
+			if named != 1 && !reflect.DeepEqual(got[i], devs[i]) {
+				t.Fatalf("device %d got readings from %d blocks", got[i].Index, named)
+			}
 		}
 	})
 }

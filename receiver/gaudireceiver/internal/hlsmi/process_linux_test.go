@@ -69,6 +69,34 @@ func TestReadHungIsKilled(t *testing.T) {
 	assert.Len(t, devs, 8)
 }
 
+// A hung hl-smi -q is killed at the deadline like any run, with its helper; the devices of the
+// query that ran before it are returned with their readings.
+func TestReadHungDetailsAreKilled(t *testing.T) {
+	becomeSubreaper(t)
+	env := syntheticEnv()
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	env[envHang] = "-q"
+	env[envPidFile] = pidFile
+	cfg, _ := useFake(t, env)
+	s := startSource(t, cfg, Options{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	devs, err := s.Read(ctx, time.Now(), nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Regexp(t, `running \S+ -q: killed`, err.Error())
+	require.Len(t, devs, 8)
+	for _, d := range devs {
+		require.NoError(t, d.Err)
+		assert.True(t, d.Power.Valid)
+		assert.False(t, d.TemperatureHBM.Valid)
+	}
+	assert.Zero(t, s.runner.running.Load())
+	require.FileExists(t, pidFile, "the fake was killed before it wrote its pids; raise the deadline")
+	_, helper := readPids(t, pidFile)
+	requireKilled(t, helper)
+}
+
 // requireKilled waits for the orphaned helper, adopted by this subreaper, and checks that it
 // died of SIGKILL; a helper still alive after a while is killed and fails the test.
 func requireKilled(t *testing.T, helper int) {

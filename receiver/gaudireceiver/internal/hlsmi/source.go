@@ -32,6 +32,10 @@ type Source struct {
 	fields []*field
 	query  []string // the -Q arguments for fields
 	ids    identities
+	// reads counts the Reads that listed devices: one in Options.NICStatsEvery is a slow turn.
+	reads int
+	// details are what the last `hl-smi -q`, on the last slow turn, said of each device.
+	details []detail
 }
 
 var _ hpu.Source = (*Source)(nil)
@@ -108,12 +112,25 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 			s.ids[d.Index] = d.UUID
 		}
 	}
+	slow := s.reads%max(1, s.opts.NICStatsEvery) == 0
+	s.reads++
+	// The slow turn's -q runs beside the NIC runs, so that it adds no time of its own.
+	var detailErr error
+	var wg sync.WaitGroup
+	if slow {
+		wg.Go(func() { s.details, detailErr = s.readDetails(ctx) })
+	}
 	errs := []error{runErr, notice, parseErr}
 	if s.opts.NICLinks {
 		errs = append(errs, s.readNICLinks(ctx, devs))
 	}
 	if s.opts.NIC.Counters || s.opts.NIC.Stats {
-		errs = append(errs, s.readNICStats(ctx, devs))
+		errs = append(errs, s.readNICStats(ctx, devs, slow))
+	}
+	wg.Wait()
+	// Problems of the -q output are reported on the turn that read it, as those of -n stats.
+	if applyErr := applyDetails(devs, s.details); slow {
+		errs = append(errs, detailErr, applyErr)
 	}
 	return dst, errors.Join(errs...)
 }

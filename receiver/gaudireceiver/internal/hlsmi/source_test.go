@@ -80,21 +80,27 @@ func TestReadFixtures(t *testing.T) {
 		require.NoError(t, err)
 		want, err := parseQuery(readFixture(t, "SYNTHETIC_gaudi2_Q_all_fields.csv"), newLayout(allFields()), nil, nil)
 		require.NoError(t, err)
-		assert.Equal(t, want, devs)
-		assert.Equal(t, synthetic0, devs[0])
+		want[0] = withDetail(want[0], gaudi2Detail)
+		assert.Equal(t, want, devs, "device 0 with what the recorded -q says of it, the others without")
+		assert.Equal(t, withDetail(synthetic0, gaudi2Detail), devs[0])
 		assert.Equal(t, []string{"-Q index,uuid,name,serial,module_id,bus_id,driver_version,utilization.aip,memory.used,memory.free,memory.total," +
 			"temperature.aip,power.draw,power.max,clocks.current.soc,clocks.max.soc,pcie.link.gen.current,pcie.link.width.current,ecc.mode.current," +
 			"ecc.errors.corrected.volatile.total,ecc.errors.uncorrected.volatile.total,ecc.errors.corrected.aggregate.total," +
 			"ecc.errors.uncorrected.aggregate.total,ecc.errors.dram-corrected.volatile.total,ecc.errors.dram.volatile.total," +
 			"ecc.errors.dram-corrected.aggregate.total,ecc.errors.dram.aggregate.total,stats.violation.power,stats.violation.thermal" +
-			" -f csv,noheader,nounits"}, loggedRuns(t, logFile))
+			" -f csv,noheader,nounits", "-q"}, loggedRuns(t, logFile))
 	})
 	t.Run("units although nounits was asked (Gaudi 3)", func(t *testing.T) {
-		cfg, _ := useFake(t, map[string]string{hlsmitest.EnvQuery: hlsmitest.Fixture("gaudi3_Q_noheader_units.csv"), hlsmitest.EnvQueryCols: hlsmitest.Gaudi3Columns})
+		cfg, _ := useFake(t, map[string]string{hlsmitest.EnvQuery: hlsmitest.Fixture("gaudi3_Q_noheader_units.csv"), hlsmitest.EnvQueryCols: hlsmitest.Gaudi3Columns,
+			hlsmitest.EnvDetail: hlsmitest.Fixture("SYNTHETIC_INFERRED_gaudi3_q_single_device.txt")})
 		devs, err := read(t, startSource(t, cfg, Options{}))
 		require.NoError(t, err)
+		// The -q block names device 0 by its UUID; the query asked for no bus ids.
+		first := gaudi3Device(0, "01P4-HL3090A0-18-U4V193-22-07-00", 226, 36)
+		first.TemperatureHBM, first.TemperatureOnBoard, first.PowerLimitDefault = hpu.Some(36.0), hpu.Some(34.0), hpu.Some(850.0)
+		first.RowsReplacedSingle, first.RowsReplacedDouble, first.RowsPending = hpu.Some(int64(0)), hpu.Some(int64(0)), hpu.Some(false)
 		assert.Equal(t, []hpu.Device{
-			gaudi3Device(0, "01P4-HL3090A0-18-U4V193-22-07-00", 226, 36),
+			first,
 			gaudi3Device(1, "01P4-HL3090A0-18-U4V298-03-04-04", 230, 39),
 		}, devs, "fields the fixture lacks come as N/A and stay invalid")
 	})
@@ -238,7 +244,12 @@ func TestReadRejectedOptionalField(t *testing.T) {
 
 	_, err = read(t, s)
 	require.NoError(t, err, "the notice comes once")
-	runs := loggedRuns(t, logFile)
+	var runs []string
+	for _, run := range loggedRuns(t, logFile) {
+		if run != "-q" {
+			runs = append(runs, run)
+		}
+	}
 	require.Len(t, runs, 3)
 	assert.Contains(t, runs[0], "clocks.current.soc")
 	assert.NotContains(t, runs[1], "clocks.current.soc")

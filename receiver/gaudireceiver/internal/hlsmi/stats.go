@@ -13,23 +13,18 @@ import (
 )
 
 // nicCounters are the counters `hl-smi -n stats` gave for one device's ports, carried over
-// between the Reads that run it (Options.NICStatsEvery).
+// between the Reads that run it (the slow turns, Options.NICStatsEvery).
 type nicCounters struct {
-	mu    sync.Mutex
-	reads int
+	mu sync.Mutex
 	// byBus holds, per PCI bus id, the ports' counters of the last run.
 	byBus map[string][]hpu.NICPort
 }
 
 // readNICStats fills the NIC counters (and raw stats) of each readable device from `hl-smi -n
-// stats -i <bus id>`, on one Read in Options.NICStatsEvery, the last values in between. The
-// ports are merged into NICPorts by number; a port only the counters know is added with its link
-// state unknown. A device whose counters cannot be read keeps its other readings.
-func (s *Source) readNICStats(ctx context.Context, devs []hpu.Device) error {
-	s.stats.mu.Lock()
-	due := s.stats.reads%max(1, s.opts.NICStatsEvery) == 0
-	s.stats.reads++
-	s.stats.mu.Unlock()
+// stats -i <bus id>`, run when due (a slow turn), the last values in between. The ports are
+// merged into NICPorts by number; a port only the counters know is added with its link state
+// unknown. A device whose counters cannot be read keeps its other readings.
+func (s *Source) readNICStats(ctx context.Context, devs []hpu.Device, due bool) error {
 	errs := make([]error, len(devs))
 	if due {
 		if err := ctx.Err(); err != nil {

@@ -23,6 +23,9 @@ const (
 	// when it has no header line.
 	EnvQuery     = "FAKE_HLSMI_QUERY"
 	EnvQueryCols = "FAKE_HLSMI_QUERY_COLS"
+	// EnvDetail is the fixture replayed for -q; without it, the recorded -q of one Gaudi 2
+	// (testdata/gaudi2_q_single_device.txt, device 0 of the SYNTHETIC -Q fixture).
+	EnvDetail = "FAKE_HLSMI_DETAIL"
 	// EnvNICDir holds link.txt (or link-<bus id>.txt) for -n link and ports.txt (or
 	// ports-<bus id>.txt) for -n ports.
 	EnvNICDir = "FAKE_HLSMI_NIC_DIR"
@@ -97,6 +100,16 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		if g := os.Getenv(EnvGarble); g != "" {
 			out = garble(out, g)
 		}
+	case len(args) == 1 && args[0] == "-q":
+		fixture := os.Getenv(EnvDetail)
+		if fixture == "" {
+			fixture = Fixture("gaudi2_q_single_device.txt")
+		}
+		b, err := os.ReadFile(fixture)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		out = string(b)
 	case len(args) == 4 && args[0] == "-n" && args[2] == "-i":
 		b, err := os.ReadFile(nicFile(os.Getenv(EnvNICDir), args[1], args[3]))
 		if err != nil {
