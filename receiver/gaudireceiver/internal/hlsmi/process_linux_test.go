@@ -30,14 +30,21 @@ func becomeSubreaper(t *testing.T) {
 	t.Cleanup(func() { syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 0, 0) })
 }
 
-func TestReadHungIsKilled(t *testing.T) {
+// hangingSource reads through a fake that hangs on every run (on is "1") or on the run whose
+// first argument is on, once it wrote its own and its helper's pid to pidFile.
+func hangingSource(t *testing.T, on string) (s *Source, pidFile string) {
+	t.Helper()
 	becomeSubreaper(t)
 	env := syntheticEnv()
-	pidFile := filepath.Join(t.TempDir(), "pids")
-	env[envHang] = "1"
+	pidFile = filepath.Join(t.TempDir(), "pids")
+	env[envHang] = on
 	env[envPidFile] = pidFile
 	cfg, _ := useFake(t, env)
-	s := startSource(t, cfg, Options{})
+	return startSource(t, cfg, Options{}), pidFile
+}
+
+func TestReadHungIsKilled(t *testing.T) {
+	s, pidFile := hangingSource(t, "1")
 
 	// Long enough for the fake and its helper to start, even under -race.
 	const deadline = 1500 * time.Millisecond
@@ -72,13 +79,7 @@ func TestReadHungIsKilled(t *testing.T) {
 // A hung hl-smi -q is killed at the deadline like any run, with its helper; the devices of the
 // query that ran before it are returned with their readings.
 func TestReadHungDetailsAreKilled(t *testing.T) {
-	becomeSubreaper(t)
-	env := syntheticEnv()
-	pidFile := filepath.Join(t.TempDir(), "pids")
-	env[envHang] = "-q"
-	env[envPidFile] = pidFile
-	cfg, _ := useFake(t, env)
-	s := startSource(t, cfg, Options{})
+	s, pidFile := hangingSource(t, "-q")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
