@@ -136,11 +136,11 @@ func blockTitle(line string) (bus string, ok bool) {
 	if _, err := parseInt(strings.TrimSpace(num)); err != nil {
 		return "", false
 	}
-	words := strings.Fields(rest)
-	if len(words) == 0 || words[0] != "AIP" {
+	rest = strings.TrimSpace(rest)
+	if rest != "AIP" && !strings.HasPrefix(rest, "AIP ") {
 		return "", false
 	}
-	if last := words[len(words)-1]; pciAddress.MatchString(last) {
+	if last := rest[strings.LastIndexAny(rest, " \t")+1:]; pciAddress.MatchString(last) {
 		bus = last
 	}
 	return bus, true
@@ -188,10 +188,10 @@ func (p *detailParser) value(lineNo int, section, key, v string) {
 			label = strings.TrimSpace(rest)
 		}
 		var dst *hpu.Value[float64]
-		switch l := strings.ToLower(label); {
-		case strings.HasPrefix(l, "hbm"):
+		switch {
+		case hasPrefixFold(label, "hbm"):
 			dst = &d.tempHBM
-		case strings.HasPrefix(l, "on board"):
+		case hasPrefixFold(label, "on board"):
 			dst = &d.tempBoard
 		default:
 			return
@@ -242,6 +242,10 @@ func mainRail(section string) bool {
 	rail, ok := strings.CutPrefix(section, "Power Readings")
 	rail = strings.TrimSpace(rail)
 	return ok && (rail == "" || strings.Contains(strings.ToUpper(rail), "54V"))
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 func yesNo(v string) (bool, error) {

@@ -1,8 +1,10 @@
 package hlsmi
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,7 +32,7 @@ func withDetail(d hpu.Device, q detail) hpu.Device {
 }
 
 // block renames the recorded Gaudi 2 block: its title's index and bus id, its UUID.
-func block(t *testing.T, index, bus, uuid string) string {
+func block(t testing.TB, index, bus, uuid string) string {
 	t.Helper()
 	b := readFixture(t, "gaudi2_q_single_device.txt")
 	_, b, _ = strings.Cut(b, "Attached AIPs                           : 8\n")
@@ -187,5 +189,23 @@ func TestReadDetailsFail(t *testing.T) {
 		assert.True(t, d.Power.Valid)
 		assert.False(t, d.TemperatureHBM.Valid)
 		assert.False(t, d.PowerLimitDefault.Valid)
+	}
+}
+
+// BenchmarkParseDetails8 parses the -q of 8 Gaudi 2 (the recorded block, renamed), as each slow
+// turn does.
+func BenchmarkParseDetails8(b *testing.B) {
+	var out strings.Builder
+	out.WriteString("Attached AIPs : 8\n")
+	for i := range 8 {
+		out.WriteString(block(b, strconv.Itoa(i), fmt.Sprintf("0000:%02x:00.0", 0x43+i), fmt.Sprintf("UUID-%d", i)))
+	}
+	b.SetBytes(int64(out.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		details, err := parseDetails(out.String())
+		if err != nil || len(details) != 8 {
+			b.Fatal(len(details), err)
+		}
 	}
 }
