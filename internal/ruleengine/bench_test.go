@@ -105,18 +105,26 @@ func BenchmarkIngest(b *testing.B) {
 // BenchmarkIngestNewSeries is the admission of new series: every point of a 10,000-point scrape from
 // 125 senders is a series the store has not seen, so it is named, checked against the limits and the
 // sender's budget, and registered. ns/op is one scrape into a fresh engine.
-func BenchmarkIngestNewSeries(b *testing.B) {
+func BenchmarkIngestNewSeries(b *testing.B) { benchNewSeries(b, "") }
+
+// BenchmarkIngestNewSeriesNetwork is BenchmarkIngestNewSeries from one OTLP client address: each new
+// series is also checked against the clients' share and the client's budget, and counted for both.
+func BenchmarkIngestNewSeriesNetwork(b *testing.B) { benchNewSeries(b, "10.0.0.1") }
+
+func benchNewSeries(b *testing.B, peer string) {
 	cfg := testConfig(benchRules(b)...)
 	cfg.EvaluationInterval = 24 * time.Hour
+	cfg.Limits.MaxSeriesPerClient = cfg.Limits.MaxSeries
 	// Scrape 1 is 15 s past a day boundary: no evaluation is due.
 	md := enginetest.Scrape(1)
 	var cpu cpuMeter
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		h := newHarness(b, cfg)
+		h.clock.Set(enginetest.Time(1))
 		b.StartTimer()
 		cpu.start()
-		h.ingestAt(b, md, enginetest.Time(1))
+		require.NoError(b, h.e.Ingest(context.Background(), md, peer))
 		cpu.stop()
 		b.StopTimer()
 		require.Empty(b, h.e.drops.pending, "every point is stored")
