@@ -98,19 +98,25 @@ bench-smoke:
 unit-test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 
-## fuzz-test: fuzz every parser of outside text for FUZZTIME each: hl-smi's CSV, `-n link`/`-n ports` and `-n stats`
-## output, sysfs attributes, the hwmon sensors configuration, the check of identity strings. A crasher is written to the package's testdata/fuzz/<target>/: commit it,
-## it then runs as a regression case in every `go test`. Seeds: the recorded outputs in testdata and testdata/fuzz.
+## fuzz-test: fuzz every parser of outside text for FUZZTIME each: hl-smi's CSV, `-n link`/`-n ports`, `-n stats`
+## and `-q` output, sysfs attributes, the hwmon sensors configuration, the check of identity strings, Slurm job
+## mapping files and PCI addresses (hpu_job), OTLP sender names (threshold). A crasher is written to the
+## package's testdata/fuzz/<target>/: commit it, it then runs as a regression case in every `go test`. Seeds:
+## the recorded outputs in testdata and testdata/fuzz. The first failing target stops the run.
 ## (FuzzScrapeIdentity in receiver/gaudireceiver, the same check through a whole scrape, runs on its seeds in unit-test;
 ## fuzz it by hand: its instrumented build takes minutes.)
 FUZZTIME ?= 3s
-FUZZ_TARGETS = internal/hpu:FuzzCheckText internal/hlsmi:FuzzParseQuery internal/hlsmi:FuzzParseLinks \
-               internal/hlsmi:FuzzParseNICStats internal/hlsmi:FuzzParseDetails internal/sysfs:FuzzReadAttribute internal/hwmon:FuzzParseConfig
+GAUDI := receiver/gaudireceiver
+FUZZ_TARGETS = $(GAUDI)/internal/hpu:FuzzCheckText $(GAUDI)/internal/hlsmi:FuzzParseQuery \
+               $(GAUDI)/internal/hlsmi:FuzzParseLinks $(GAUDI)/internal/hlsmi:FuzzParseNICStats \
+               $(GAUDI)/internal/hlsmi:FuzzParseDetails $(GAUDI)/internal/sysfs:FuzzReadAttribute \
+               $(GAUDI)/internal/hwmon:FuzzParseConfig processor/hpujobprocessor:FuzzParseMapping \
+               processor/hpujobprocessor:FuzzPCIBusID internal/ruleengine:FuzzSenderName
 fuzz-test:
 	@for target in $(FUZZ_TARGETS); do \
-	  pkg=./receiver/gaudireceiver/$${target%%:*}; fn=$${target##*:}; \
+	  pkg=./$${target%%:*}; fn=$${target##*:}; \
 	  echo "fuzzing $$fn ($$pkg) for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
 ## hlml-asan-test: the HLML source's tests against a fake libhlml.so built with AddressSanitizer, in a
