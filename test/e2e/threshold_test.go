@@ -151,7 +151,7 @@ func TestThresholdSurvivesHostileSender(t *testing.T) {
 
 // unfair are the reasons that one sender could cause another to lose samples for, if limits or time
 // were not per sender.
-var unfair = map[string]bool{"series_limit": true, "sender_series_limit": true, "future": true, "too_old": true}
+var unfair = map[string]bool{"series_limit": true, "sender_series_limit": true, "client_series_limit": true, "future": true, "too_old": true}
 
 // TestThresholdStaleTempDirRemoved: a collector killed with SIGKILL leaves its sample store's directory in
 // the temporary directory; the next collector's start removes it.
