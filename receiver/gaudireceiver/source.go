@@ -47,7 +47,7 @@ func newSource(kind SourceKind, cfg *Config, now func() time.Time, tel component
 		})
 	case SourceHLSMI:
 		return hlsmi.New(cfg.HLSMI, hlsmi.Options{
-			NICLinks: cfg.Metrics.HpuNicLinkUp.Enabled, NIC: nic, NICStatsEvery: hpu.SlowEvery(cfg.CollectionInterval),
+			NICLinks: cfg.Metrics.HpuNicLinkUp.Enabled, NIC: nic, SlowEvery: hpu.SlowEvery(cfg.CollectionInterval),
 		})
 	case SourceSysfs:
 		return sysfs.New(cfg.Sysfs, nic)

@@ -34,8 +34,8 @@ type Options struct {
 	// NIC asks `hl-smi -n stats` for the NIC counters, one extra run per device on each slow
 	// turn.
 	NIC hpu.NICOptions
-	// NICStatsEvery makes one Read in this many a slow turn (0 or 1: every Read), on which the
+	// SlowEvery makes one Read in this many a slow turn (0 or 1: every Read), on which the
 	// expensive runs are made: `-n stats` for NIC, and one `hl-smi -q` for all devices. Their
 	// last values are reported in between.
-	NICStatsEvery int
+	SlowEvery int
 }

@@ -143,7 +143,7 @@ func TestReadDetailsOnSlowTurns(t *testing.T) {
 	env := syntheticEnv()
 	env[hlsmitest.EnvDetail] = detailFile
 	cfg, logFile := useFake(t, env)
-	s := startSource(t, cfg, Options{NICStatsEvery: 2})
+	s := startSource(t, cfg, Options{SlowEvery: 2})
 	want, err := parseQuery(readFixture(t, "SYNTHETIC_gaudi2_Q_all_fields.csv"), newLayout(allFields()), nil, nil)
 	require.NoError(t, err)
 	want[0] = withDetail(want[0], gaudi2Detail)

@@ -64,7 +64,7 @@
 // own 50 W is not reported.
 //
 // The expensive runs, `-n stats` and `-q`, make the slow tier: they run on one Read in
-// Options.NICStatsEvery (the first Read that lists devices, then every NICStatsEvery-th), beside
+// Options.SlowEvery (the first Read that lists devices, then every SlowEvery-th), beside
 // each other, and their last readings are reported in between; a run that fails leaves its
 // readings invalid until the next slow turn.
 //

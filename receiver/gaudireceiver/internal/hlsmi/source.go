@@ -32,7 +32,7 @@ type Source struct {
 	fields []*field
 	query  []string // the -Q arguments for fields
 	ids    identities
-	// reads counts the Reads that listed devices: one in Options.NICStatsEvery is a slow turn.
+	// reads counts the Reads that listed devices: one in Options.SlowEvery is a slow turn.
 	reads int
 	// details are what the last `hl-smi -q`, on the last slow turn, said of each device.
 	details []detail
@@ -112,7 +112,7 @@ func (s *Source) Read(ctx context.Context, _ time.Time, dst []hpu.Device) ([]hpu
 			s.ids[d.Index] = d.UUID
 		}
 	}
-	slow := s.reads%max(1, s.opts.NICStatsEvery) == 0
+	slow := s.reads%max(1, s.opts.SlowEvery) == 0
 	s.reads++
 	// The slow turn's -q runs beside the NIC runs, so that it adds no time of its own.
 	var detailErr error

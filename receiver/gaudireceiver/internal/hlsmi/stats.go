@@ -13,7 +13,7 @@ import (
 )
 
 // nicCounters are the counters `hl-smi -n stats` gave for one device's ports, carried over
-// between the Reads that run it (the slow turns, Options.NICStatsEvery).
+// between the Reads that run it (the slow turns, Options.SlowEvery).
 type nicCounters struct {
 	mu sync.Mutex
 	// byBus holds, per PCI bus id, the ports' counters of the last run.

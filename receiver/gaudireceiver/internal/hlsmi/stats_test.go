@@ -42,9 +42,9 @@ func TestParseNICStats(t *testing.T) {
 	}, ports, "the good lines are kept")
 }
 
-// TestReadNICStatsEveryOtherRead: with NICStatsEvery 2, hl-smi -n stats runs for each device on
+// TestReadSlowEveryOtherRead: with SlowEvery 2, hl-smi -n stats runs for each device on
 // one Read in two; the other reports the counters again.
-func TestReadNICStatsEveryOtherRead(t *testing.T) {
+func TestReadSlowEveryOtherRead(t *testing.T) {
 	nic := t.TempDir()
 	for name, fixture := range map[string]string{"ports.txt": "gaudi2_n_ports.txt", "stats.txt": "SYNTHETIC_gaudi2_n_stats.txt"} {
 		require.NoError(t, os.Symlink(hlsmitest.Fixture(fixture), filepath.Join(nic, name)))
@@ -57,7 +57,7 @@ func TestReadNICStatsEveryOtherRead(t *testing.T) {
 	env[hlsmitest.EnvQuery] = query
 	env[hlsmitest.EnvNICDir] = nic
 	cfg, logFile := useFake(t, env)
-	s := startSource(t, cfg, Options{NIC: hpu.NICOptions{Counters: true}, NICStatsEvery: 2})
+	s := startSource(t, cfg, Options{NIC: hpu.NICOptions{Counters: true}, SlowEvery: 2})
 	var first []hpu.Device
 	for r := range 3 {
 		devs, err := read(t, s)
