@@ -1,13 +1,21 @@
+//go:build linux
+
+// The Kubernetes tests need Linux: mount and network namespaces, chroot, /proc/net.
+
 package e2e
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -21,14 +29,23 @@ import (
 	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -56,10 +73,36 @@ type k8sObjects struct {
 	prometheusRules     []monitoringv1.PrometheusRule
 }
 
-// renderKustomization runs kustomize on deploy/kubernetes/<dir> and decodes every object strictly.
-func renderKustomization(t *testing.T, dir string) k8sObjects {
+// renderKustomization runs kustomize on deploy/kubernetes/<dir> and decodes every object strictly. With
+// components (paths under deploy/kubernetes), it renders the overlay a user writes to add them to dir.
+func renderKustomization(t *testing.T, dir string, components ...string) k8sObjects {
 	t.Helper()
-	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot, "deploy", "kubernetes", dir))
+	root := filepath.Join(repoRoot, "deploy", "kubernetes", dir)
+	if len(components) > 0 {
+		// kustomize takes no absolute paths: the overlay names everything relative to itself.
+		overlay := t.TempDir()
+		rel := func(p string) string {
+			r, err := filepath.Rel(overlay, filepath.Join(repoRoot, "deploy", "kubernetes", p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		k := map[string]any{"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": []string{rel(dir)}}
+		var paths []string
+		for _, c := range components {
+			paths = append(paths, rel(c))
+		}
+		k["components"] = paths
+		raw, err := sigsyaml.Marshal(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(overlay, "kustomization.yaml"), raw)
+		root = overlay
+		dir += " with " + strings.Join(components, ", ")
+	}
+	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), root)
 	if err != nil {
 		t.Fatalf("kustomize build deploy/kubernetes/%s: %v", dir, err)
 	}
@@ -129,9 +172,11 @@ type k8sCollector struct {
 // k8sServiceName is the DNS name the TLS component's certificate is for and Prometheus verifies.
 const k8sServiceName = "otelcol-gaudi.otelcol-gaudi.svc"
 
-// podEnv is what the downward API gives the pod, as fake values for validate and print-config. Every
-// address is on the loopback interface: a running collector must never dial anywhere else.
-var podEnv = map[string]string{"K8S_NODE_NAME": "gaudi-node-7", "K8S_NODE_IP": "127.0.0.1", "K8S_POD_IP": "127.0.0.1"}
+// podEnv is what the downward API gives the pod. The pod's IP is not a loopback address, so that an endpoint
+// other pods reach can be told from one on the pod's own 127.0.0.1; a collector that runs (not only validates)
+// does so in a network namespace of its own with that address (inPodNetwork). The node, where kubelet_stats
+// dials, is 127.0.0.1 there: a running collector never dials out of its namespace.
+var podEnv = map[string]string{"K8S_NODE_NAME": "gaudi-node-7", "K8S_NODE_IP": "127.0.0.1", "K8S_POD_IP": "10.42.0.7"}
 
 func loadK8sCollector(t *testing.T, objs k8sObjects) k8sCollector {
 	t.Helper()
@@ -223,10 +268,30 @@ func withinDir(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }
 
-// TestKubernetesManifests renders deploy/kubernetes and checks the DaemonSet against the config it runs.
+// TestKubernetesManifests renders deploy/kubernetes, alone and with each component, and checks the DaemonSet
+// against the configs it runs.
 func TestKubernetesManifests(t *testing.T) {
 	t.Parallel()
-	objs := renderKustomization(t, "base")
+	for _, v := range []struct {
+		name, dir  string
+		components []string
+		root       bool // runs as UID 0 (for the kubelet's PodResources socket)
+	}{
+		{"base", "base", nil, true},
+		{"non-root", "base", []string{"components/non-root"}, false},
+		{"tls", "kube-prometheus-stack-tls", nil, true},
+		// The two components together: each adds its --config file and its ConfigMap key to the other's.
+		{"non-root and tls", "kube-prometheus-stack", []string{"components/non-root", "components/tls"}, false},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			checkK8sManifests(t, renderKustomization(t, v.dir, v.components...), v.root)
+		})
+	}
+}
+
+// checkK8sManifests checks one rendering of deploy/kubernetes; root says whether its pod runs as UID 0.
+func checkK8sManifests(t *testing.T, objs k8sObjects, root bool) {
 	c := loadK8sCollector(t, objs)
 	pod := c.ds.Spec.Template.Spec
 
@@ -240,36 +305,32 @@ func TestKubernetesManifests(t *testing.T) {
 	})
 
 	t.Run("listening endpoints, ports and probes", func(t *testing.T) {
-		endpoints := map[string]string{ // container port name -> config key of the endpoint
-			"otlp-grpc":  "receivers::otlp::protocols::grpc::endpoint",
-			"otlp-http":  "receivers::otlp::protocols::http::endpoint",
-			"metrics":    "exporters::prometheus::endpoint",
-			"health":     "extensions::health_check::endpoint",
-			"hpu-health": "extensions::hpu_health::endpoint",
+		// What may listen on each container port, by the config key of its server.
+		want := map[string][]string{
+			"otlp-grpc":  {"receivers::otlp::protocols::grpc"},
+			"otlp-http":  {"receivers::otlp::protocols::http"},
+			"metrics":    {"exporters::prometheus"},
+			"health":     {"extensions::health_check"},
+			"hpu-health": {"extensions::hpu_health"},
+			// The SDK's reader in the base; components/tls serves it from an exporter with TLS instead.
+			"telemetry": {"service::telemetry::metrics::readers", "exporters::prometheus/telemetry"},
 		}
-		for name, key := range endpoints {
-			raw, _ := lookup(c.raw, key).(string)
-			host, port, _ := strings.Cut(raw, "}:")
-			if host != "${env:K8S_POD_IP" {
-				t.Errorf("%s is %q, want ${env:K8S_POD_IP}:<port> (the pod's own address)", key, raw)
-				continue
-			}
-			if p, _ := strconv.Atoi(port); p != c.containerPort(t, name) {
-				t.Errorf("%s listens on %s, but the container port %s is %d", key, port, name, c.containerPort(t, name))
-			}
-		}
-		reader, _ := lookup(c.raw, "service::telemetry::metrics::readers").([]any)
-		if len(reader) != 1 || lookup(reader[0], "pull::exporter::prometheus::host") != "${env:K8S_POD_IP}" ||
-			lookup(reader[0], "pull::exporter::prometheus::port") != c.containerPort(t, "telemetry") {
-			t.Errorf("the telemetry reader %v is not on ${env:K8S_POD_IP} and the container port telemetry", reader)
-		}
-		if len(c.container.Ports) != len(endpoints)+1 {
-			t.Errorf("the container declares %d ports, the config listens on %d", len(c.container.Ports), len(endpoints)+1)
-		}
+		servers := c.podServers(t)
 		for _, p := range c.container.Ports {
+			key, ok := servers[int(p.ContainerPort)]
+			switch {
+			case !ok:
+				t.Errorf("container port %s (%d): nothing in the config listens there on the pod's IP", p.Name, p.ContainerPort)
+			case !slices.Contains(want[p.Name], key):
+				t.Errorf("container port %s (%d) is %s, want one of %v", p.Name, p.ContainerPort, key, want[p.Name])
+			}
 			if p.HostPort != 0 {
 				t.Errorf("port %s takes host port %d", p.Name, p.HostPort)
 			}
+			delete(servers, int(p.ContainerPort))
+		}
+		for port, key := range servers {
+			t.Errorf("%s listens on the pod's IP, port %d, which the container does not declare", key, port)
 		}
 		probe := func(what string, pr *corev1.Probe, wantPath, wantPort string) {
 			if pr == nil || pr.HTTPGet == nil || pr.HTTPGet.Path != wantPath || pr.HTTPGet.Port.String() != wantPort {
@@ -292,7 +353,7 @@ func TestKubernetesManifests(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("memory_limiter %v, want %v: 80%% and 20%% of the container's limit %s", got, want, limit.String())
 		}
-		pipelines, _ := lookup(c.raw, "service::pipelines").(map[string]any)
+		pipelines, _ := lookup(c.effective, "service::pipelines").(map[string]any)
 		for name, p := range pipelines {
 			if procs, _ := lookup(p, "processors").([]any); len(procs) == 0 || procs[0] != "memory_limiter" {
 				t.Errorf("pipeline %s does not start with memory_limiter: %v", name, procs)
@@ -300,20 +361,7 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	})
 
-	t.Run("security context", func(t *testing.T) {
-		sc := c.container.SecurityContext
-		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Privileged == nil || *sc.Privileged ||
-			sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Capabilities == nil ||
-			!slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 {
-			t.Errorf("container securityContext %+v: want no privilege escalation, not privileged, read-only root, all capabilities dropped", sc)
-		}
-		if pod.HostNetwork || pod.HostPID || pod.HostIPC {
-			t.Error("the pod shares the host's network, PID or IPC namespace")
-		}
-		if psc := pod.SecurityContext; psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-			t.Errorf("pod securityContext %+v: want the RuntimeDefault seccomp profile", psc)
-		}
-	})
+	t.Run("security context", func(t *testing.T) { checkPodSecurity(t, c, root) })
 
 	t.Run("scheduled on Gaudi nodes", func(t *testing.T) {
 		if !slices.ContainsFunc(pod.Tolerations, func(tol corev1.Toleration) bool {
@@ -403,6 +451,133 @@ func TestKubernetesManifests(t *testing.T) {
 	})
 }
 
+// podResourcesDir is the kubelet's PodResources directory, which hpu_job's kubelet socket is in.
+const podResourcesDir = "/var/lib/kubelet/pod-resources"
+
+// checkPodSecurity checks what the pod may do. Every variant drops every capability, escalates nothing and
+// has a read-only root filesystem. The one deviation from non-root is bounded: UID 0 (root) only with all
+// of that and only where it buys something, the kubelet's root-only PodResources socket for hpu_job;
+// without it (components/non-root) the pod runs as the image's user with the device group.
+func checkPodSecurity(t *testing.T, c k8sCollector, root bool) {
+	pod := c.ds.Spec.Template.Spec
+	sc := c.container.SecurityContext
+	if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Privileged == nil || *sc.Privileged ||
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Capabilities == nil ||
+		!slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 {
+		t.Errorf("container securityContext %+v: want no privilege escalation, not privileged, read-only root, all capabilities dropped", sc)
+	}
+	if pod.HostNetwork || pod.HostPID || pod.HostIPC {
+		t.Error("the pod shares the host's network, PID or IPC namespace")
+	}
+	psc := pod.SecurityContext
+	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Fatalf("pod securityContext %+v: want the RuntimeDefault seccomp profile", psc)
+	}
+
+	// Who the container runs as: its own securityContext over the pod's over the image's USER.
+	imageUID, imageGID := imageUser(t)
+	uid, gid, nonRoot := &imageUID, &imageGID, psc.RunAsNonRoot
+	if psc.RunAsUser != nil {
+		uid = psc.RunAsUser
+	}
+	if psc.RunAsGroup != nil {
+		gid = psc.RunAsGroup
+	}
+	if sc.RunAsUser != nil {
+		uid = sc.RunAsUser
+	}
+	if sc.RunAsGroup != nil {
+		gid = sc.RunAsGroup
+	}
+	if sc.RunAsNonRoot != nil {
+		nonRoot = sc.RunAsNonRoot
+	}
+	podResources := slices.ContainsFunc(c.container.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == podResourcesDir })
+	kubelet := lookup(c.effective, "processors::hpu_job::kubelet::enabled") == true
+	if (*uid == 0) != root {
+		t.Fatalf("the container runs as UID %d, want root %v", *uid, root)
+	}
+	if root {
+		// The deviation, visible: root without capabilities (checked above), for PodResources alone.
+		if !podResources || !kubelet {
+			t.Errorf("UID 0 without the PodResources directory mounted (%v) and hpu_job's kubelet enabled (%v): root buys nothing here, run as non-root", podResources, kubelet)
+		}
+		if nonRoot != nil && *nonRoot {
+			t.Errorf("runAsNonRoot with UID 0: the kubelet would refuse to start the container")
+		}
+		return
+	}
+	if nonRoot == nil || !*nonRoot {
+		t.Errorf("UID %d without runAsNonRoot: true, which makes the kubelet refuse a root image user", *uid)
+	}
+	if *uid != imageUID || *gid != imageGID {
+		t.Errorf("runs as %d:%d, want the image's user %d:%d (deploy/Dockerfile)", *uid, *gid, imageUID, imageGID)
+	}
+	if len(psc.SupplementalGroups) == 0 || slices.Contains(psc.SupplementalGroups, 0) {
+		t.Errorf("supplementalGroups %v: want the device group (the GID owning /dev/accel/*), and not root's group", psc.SupplementalGroups)
+	}
+	if podResources || kubelet {
+		t.Errorf("non-root cannot connect to the kubelet's root-only PodResources socket: the directory is mounted (%v), hpu_job's kubelet enabled (%v)", podResources, kubelet)
+	}
+	// The components mount their Secrets 0400, root's: the pod's user reads them through fsGroup, which the
+	// kubelet gives the files (group-readable).
+	for _, v := range pod.Volumes {
+		if v.Secret != nil && (psc.FSGroup == nil || *psc.FSGroup == 0) {
+			t.Errorf("Secret volume %s: the non-root user can read it only with the pod's fsGroup, which is %v", v.Name, psc.FSGroup)
+		}
+	}
+}
+
+// imageUser is the UID and GID the image runs as: deploy/Dockerfile's last USER.
+func imageUser(t *testing.T) (uid, gid int64) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := regexp.MustCompile(`(?m)^USER\s+(\d+):(\d+)\s*$`).FindAllStringSubmatch(string(raw), -1)
+	if len(users) == 0 {
+		t.Fatal("deploy/Dockerfile has no numeric USER uid:gid")
+	}
+	last := users[len(users)-1]
+	uid, _ = strconv.ParseInt(last[1], 10, 64)
+	gid, _ = strconv.ParseInt(last[2], 10, 64)
+	return uid, gid
+}
+
+// podServers returns what listens where other pods reach it, by port: every server endpoint of the effective
+// config on the pod's IP or on all addresses, and the telemetry readers there, as their config keys.
+func (c k8sCollector) podServers(t *testing.T) map[int]string {
+	t.Helper()
+	servers := map[int]string{}
+	add := func(key, host string, port int) {
+		if host != podEnv["K8S_POD_IP"] && host != "" && host != "0.0.0.0" && host != "::" {
+			return
+		}
+		if other, ok := servers[port]; ok {
+			t.Errorf("%s and %s both listen on port %d", other, key, port)
+		}
+		servers[port] = key
+	}
+	walkStrings(c.effective, "", func(key, v string) {
+		parent, ok := strings.CutSuffix(key, "::endpoint")
+		host, port, err := net.SplitHostPort(v)
+		if !ok || err != nil {
+			return // not a server's host:port (kubelet_stats' endpoint is a URL)
+		}
+		p, _ := strconv.Atoi(port)
+		add(parent, host, p)
+	})
+	readers, _ := lookup(c.effective, "service::telemetry::metrics::readers").([]any)
+	for _, r := range readers {
+		if prom := lookup(r, "pull::exporter::prometheus"); prom != nil {
+			port, _ := lookup(prom, "port").(int)
+			add("service::telemetry::metrics::readers", lookupString(prom, "host"), port)
+		}
+	}
+	return servers
+}
+
 // checkPodEnv holds the container's environment against the ${env:...} the configs read: each set variable is
 // read, each read variable is set, from the downward API.
 func checkPodEnv(t *testing.T, c k8sCollector) {
@@ -447,7 +622,7 @@ func checkPodMounts(t *testing.T, c k8sCollector) {
 	needs := map[string][]string{} // path -> the mount points it needs
 	walkStrings(c.effective, "", func(key, v string) {
 		k := key[strings.LastIndex(key, "::")+2:]
-		if !strings.HasPrefix(v, "/") {
+		if !strings.HasPrefix(v, "/") || disabledSection(c.effective, key) {
 			return
 		}
 		switch k {
@@ -499,6 +674,18 @@ func checkPodMounts(t *testing.T, c k8sCollector) {
 			t.Errorf("volume %s mounts the host's %s: mount the directory the sources read, not the host or a socket", v.Name, v.HostPath.Path)
 		}
 	}
+}
+
+// disabledSection says whether key is inside a section of cfg with `enabled: false` (hpu_job's kubelet in
+// components/non-root): its paths are defaults nothing reads.
+func disabledSection(cfg any, key string) bool {
+	parts := strings.Split(key, "::")
+	for i := 1; i < len(parts); i++ {
+		if lookup(cfg, strings.Join(parts[:i], "::")+"::enabled") == false {
+			return true
+		}
+	}
+	return false
 }
 
 func lookupString(v any, p string) string { s, _ := lookup(v, p).(string); return s }
@@ -667,6 +854,54 @@ func TestKubePrometheusStackResources(t *testing.T) {
 		}
 	})
 
+	t.Run("kube-prometheus-stack picks them up", func(t *testing.T) {
+		// The stack installed as its README does (`helm install kube-prometheus-stack ... -n monitoring`): its
+		// Prometheus selects PodMonitors and PrometheusRules labelled release=<Helm release> (the default
+		// podMonitorSelector and ruleSelector), in any namespace; Grafana's dashboard sidecar reads ConfigMaps
+		// of its own namespace, from which the NetworkPolicy admits Prometheus's scrapes.
+		const release, namespace = "kube-prometheus-stack", "monitoring"
+		if len(objs.podMonitors) != 1 || len(objs.prometheusRules) != 1 {
+			t.Fatalf("%d PodMonitors and %d PrometheusRules, want one of each", len(objs.podMonitors), len(objs.prometheusRules))
+		}
+		for _, m := range []metav1.ObjectMeta{objs.podMonitors[0].ObjectMeta, objs.prometheusRules[0].ObjectMeta} {
+			if m.Labels["release"] != release {
+				t.Errorf("%s: label release=%q, want %q, which kube-prometheus-stack's selectors require", m.Name, m.Labels["release"], release)
+			}
+			if m.Namespace != c.ds.Namespace {
+				t.Errorf("%s is in namespace %q, want the collector's %q", m.Name, m.Namespace, c.ds.Namespace)
+			}
+		}
+		dashboards := 0
+		for _, cm := range objs.configMaps {
+			if cm.Labels["grafana_dashboard"] != "1" {
+				continue
+			}
+			dashboards++
+			if cm.Namespace != namespace {
+				t.Errorf("dashboard ConfigMap %s is in namespace %q, want Grafana's %q", cm.Name, cm.Namespace, namespace)
+			}
+		}
+		if dashboards == 0 {
+			t.Error("no dashboard ConfigMap")
+		}
+		var admitted []string
+		for _, np := range objs.networkPolicies {
+			for _, rule := range np.Spec.Ingress {
+				if !slices.ContainsFunc(rule.Ports, func(p networkingv1.NetworkPolicyPort) bool { return p.Port != nil && p.Port.String() == "metrics" }) {
+					continue
+				}
+				for _, from := range rule.From {
+					if from.NamespaceSelector != nil {
+						admitted = append(admitted, from.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
+					}
+				}
+			}
+		}
+		if !slices.Equal(admitted, []string{namespace}) {
+			t.Errorf("the NetworkPolicy admits scrapes of port metrics from namespaces %q, want %q", admitted, namespace)
+		}
+	})
+
 	t.Run("PrometheusRule holds the shipped rules and passes their tests", func(t *testing.T) {
 		if len(objs.prometheusRules) != 1 {
 			t.Fatalf("%d PrometheusRules, want 1", len(objs.prometheusRules))
@@ -764,82 +999,361 @@ func writeFile(t *testing.T, p string, b []byte) {
 }
 
 // TestKubernetesTLSComponent renders deploy/kubernetes/kube-prometheus-stack-tls (the stack with
-// components/tls) and runs it: the DaemonSet's merged configs validate in the pod's filesystem with the
-// Secrets mounted, and the collector started there serves Prometheus configured exactly as the rendered
-// PodMonitor says (https, the Secret's CA, the server name, the token Secret), while a scrape without the
-// token gets 401 and the readiness probe (HTTPS, no token) still gets its answer.
+// components/tls) and runs it in a network namespace of its own, as a pod: the DaemonSet's merged configs
+// validate in the pod's filesystem with the Secrets mounted; every port that listens on the pod's IP, except
+// the liveness probe's, takes TLS with the Secret's certificate, and every one but the probes' refuses a
+// client without the token; a real Prometheus configured exactly as the rendered PodMonitor says (https, the
+// Secret's CA, the server name, the token Secret, the metric relabelings) scrapes the HPU series and the
+// collector's own telemetry, under the names its plain reader serves on the pod's 127.0.0.1.
 func TestKubernetesTLSComponent(t *testing.T) {
 	t.Parallel()
-	objs := renderKustomization(t, "kube-prometheus-stack-tls")
-	c := loadK8sCollector(t, objs)
-	t.Run("env is what the configs read", func(t *testing.T) { checkPodEnv(t, c) })
-	t.Run("mounts are what the configs read", func(t *testing.T) { checkPodMounts(t, c) })
-	if out, err := c.runInPod(t, "validate"); err != nil {
-		t.Fatalf("otelcol-gaudi validate in the pod's filesystem: %s\n%s", exitDescription(err), out)
-	}
-	for _, key := range []string{"receivers::otlp::protocols::grpc", "receivers::otlp::protocols::http", "exporters::prometheus"} {
-		if lookup(c.effective, key+"::auth::authenticator") != "bearertokenauth" || lookup(c.effective, key+"::tls::cert_file") == nil {
-			t.Errorf("%s has no TLS or no bearer token in the merged config", key)
+	inPodNetwork(t, func(t *testing.T) {
+		objs := renderKustomization(t, "kube-prometheus-stack-tls")
+		c := loadK8sCollector(t, objs)
+		t.Run("env is what the configs read", func(t *testing.T) { checkPodEnv(t, c) })
+		t.Run("mounts are what the configs read", func(t *testing.T) { checkPodMounts(t, c) })
+		if out, err := c.runInPod(t, "validate"); err != nil {
+			t.Fatalf("otelcol-gaudi validate in the pod's filesystem: %s\n%s", exitDescription(err), out)
 		}
-	}
-	if lookup(c.effective, "extensions::hpu_health::tls::cert_file") == nil || lookup(c.effective, "extensions::hpu_health::auth") != nil {
-		t.Errorf("hpu_health must have TLS and no authenticator (the kubelet's probe sends no token)")
-	}
-
-	if len(objs.podMonitors) != 1 {
-		t.Fatalf("%d PodMonitors, want 1", len(objs.podMonitors))
-	}
-	ep := objs.podMonitors[0].Spec.PodMetricsEndpoints[0]
-	if ep.Port == nil || *ep.Port != "metrics" || ep.Scheme == nil || strings.ToLower(ep.Scheme.String()) != "https" ||
-		ep.TLSConfig == nil || ep.TLSConfig.CA.Secret == nil || ep.TLSConfig.ServerName == nil ||
-		ep.Authorization == nil || ep.Authorization.Credentials == nil {
-		t.Fatalf("the PodMonitor's metrics endpoint %+v: want https with a CA Secret, a server name and a token Secret", ep)
-	}
-	secretFile := func(name, key string) string {
-		v, ok := c.secrets[name][key]
-		if !ok {
-			t.Fatalf("the PodMonitor reads Secret %s key %s, which the DaemonSet does not mount", name, key)
+		if len(objs.podMonitors) != 1 {
+			t.Fatalf("%d PodMonitors, want 1", len(objs.podMonitors))
 		}
-		if _, err := os.Stat(v); err == nil {
-			return v
+
+		bin, args, env := c.podCommand(t, nil)
+		pod := startProcessEnv(t, "otelcol-gaudi (pod)", bin, env, args...)
+		podIP := podEnv["K8S_POD_IP"]
+		waitHTTP200(t, pod, fmt.Sprintf("http://%s:%d/", podIP, c.containerPort(t, "health")), startupDeadline)
+
+		const token = "pod-token"
+		if c.secrets["otelcol-gaudi-token"]["token"] != token {
+			t.Fatal("the test's token Secret changed")
 		}
-		f := filepath.Join(t.TempDir(), key)
-		writeFile(t, f, []byte(v))
-		return f
-	}
-	caFile := secretFile(ep.TLSConfig.CA.Secret.Name, ep.TLSConfig.CA.Secret.Key)
-	tokenFile := secretFile(ep.Authorization.Credentials.Name, ep.Authorization.Credentials.Key)
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			RootCAs: c.pki.Pool(), ServerName: k8sServiceName, MinVersion: tls.VersionTLS12}}}
+		t.Run("every port on the pod's IP takes TLS and the token", func(t *testing.T) { checkPodPortsTLS(t, c, client, token) })
 
-	// The pod, on a loopback address of its own: the config's fixed ports cannot collide with another test's.
-	podIP := fmt.Sprintf("127.%d.%d.%d", 100+os.Getpid()%100, freePort(t)%250+1, freePort(t)%250+1)
-	bin, args, env := c.podCommand(t, map[string]string{"K8S_POD_IP": podIP})
-	pod := startProcessEnv(t, "otelcol-gaudi (pod)", bin, env, args...)
-	waitHTTP200(t, pod, fmt.Sprintf("http://%s:%d/", podIP, c.containerPort(t, "health")), startupDeadline)
+		// Prometheus with every endpoint of the PodMonitor, as the Prometheus Operator configures it.
+		secretFile := func(name, key string) string {
+			v, ok := c.secrets[name][key]
+			if !ok {
+				t.Fatalf("the PodMonitor reads Secret %s key %s, which the DaemonSet does not mount", name, key)
+			}
+			if _, err := os.Stat(v); err == nil {
+				return v
+			}
+			f := filepath.Join(t.TempDir(), key)
+			writeFile(t, f, []byte(v))
+			return f
+		}
+		jobOf := map[string]string{}
+		var jobs []map[string]any
+		for _, ep := range objs.podMonitors[0].Spec.PodMetricsEndpoints {
+			if ep.Port == nil || ep.Scheme == nil || strings.ToLower(ep.Scheme.String()) != "https" ||
+				ep.TLSConfig == nil || ep.TLSConfig.CA.Secret == nil || ep.TLSConfig.ServerName == nil ||
+				ep.Authorization == nil || ep.Authorization.Credentials == nil {
+				t.Fatalf("the PodMonitor's endpoint %+v: want https with a CA Secret, a server name and a token Secret", ep)
+			}
+			for _, r := range ep.RelabelConfigs {
+				if r.TargetLabel == "job" && r.Replacement != nil {
+					jobOf[*ep.Port] = *r.Replacement
+				}
+			}
+			jobs = append(jobs, map[string]any{
+				"job_name": jobOf[*ep.Port],
+				"scheme":   "https",
+				"tls_config": map[string]any{"ca_file": secretFile(ep.TLSConfig.CA.Secret.Name, ep.TLSConfig.CA.Secret.Key),
+					"server_name": *ep.TLSConfig.ServerName},
+				"authorization": map[string]any{"type": ep.Authorization.Type,
+					"credentials_file": secretFile(ep.Authorization.Credentials.Name, ep.Authorization.Credentials.Key)},
+				"static_configs":         []any{map[string]any{"targets": []string{fmt.Sprintf("%s:%d", podIP, c.containerPort(t, *ep.Port))}}},
+				"metric_relabel_configs": promRelabelConfigs(ep.MetricRelabelConfigs),
+			})
+		}
+		if jobOf["metrics"] == "" || jobOf["telemetry"] == "" {
+			t.Fatalf("the PodMonitor's jobs %v: want both the metrics and the telemetry port", jobOf)
+		}
+		promConfig, err := sigsyaml.Marshal(map[string]any{"global": map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s"}, "scrape_configs": jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prom := startPrometheusConfig(t, promConfig)
+		eventually(t, startupDeadline, func() (bool, string) {
+			pod.failIfExited(t)
+			hpu, err1 := queryVector(context.Background(), prom.url, fmt.Sprintf(`hpu_devices{job=%q}`, jobOf["metrics"]))
+			uptime, err2 := queryVector(context.Background(), prom.url, fmt.Sprintf(`otelcol_process_uptime{job=%q}`, jobOf["telemetry"]))
+			return err1 == nil && err2 == nil && len(hpu) == 1 && len(uptime) == 1,
+				fmt.Sprintf("hpu_devices %v %v and otelcol_process_uptime %v %v, scraped over TLS with the token", hpu, err1, uptime, err2)
+		})
+		// The receiver's own up and scrape_* series about 127.0.0.1:8888 are dropped: up is Prometheus's alone.
+		if up := query(t, prom.url, fmt.Sprintf(`up{job=%q}`, jobOf["telemetry"])); len(up) != 1 || len(up[0].Metric) != 3 {
+			t.Errorf("up of the telemetry job: %v, want Prometheus's own series alone (job, instance)", up)
+		}
 
-	target := fmt.Sprintf("%s:%d", podIP, c.containerPort(t, "metrics"))
-	prom := startPrometheusConfig(t, fmt.Appendf(nil, `global: {scrape_interval: 1s, scrape_timeout: 1s}
-scrape_configs:
-  - job_name: otelcol-gaudi
-    scheme: %s
-    tls_config: {ca_file: %q, server_name: %q}
-    authorization: {type: %s, credentials_file: %q}
-    static_configs: [{targets: [%q]}]
-`, strings.ToLower(ep.Scheme.String()), caFile, *ep.TLSConfig.ServerName, ep.Authorization.Type, tokenFile, target))
-	eventually(t, startupDeadline, func() (bool, string) {
-		pod.failIfExited(t)
-		v, err := queryVector(context.Background(), prom.url, `hpu_devices{job="otelcol-gaudi"}`)
-		return err == nil && len(v) == 1, fmt.Sprintf("hpu_devices scraped over TLS with the token: %v %v", v, err)
+		t.Run("the telemetry over TLS has the reader's names", func(t *testing.T) {
+			readers, _ := lookup(c.effective, "service::telemetry::metrics::readers").([]any)
+			var prom any
+			if len(readers) == 1 {
+				prom = lookup(readers[0], "pull::exporter::prometheus")
+			}
+			if lookupString(prom, "host") != "127.0.0.1" {
+				t.Fatalf("the telemetry reader %v is not on the pod's 127.0.0.1 alone", readers)
+			}
+			reader := fmt.Sprintf("http://127.0.0.1:%v/metrics", lookup(prom, "port"))
+			telemetry := fmt.Sprintf("https://%s:%d/metrics", podIP, c.containerPort(t, "telemetry"))
+			eventually(t, startupDeadline, func() (bool, string) {
+				plain, err1 := familyNames(httpClient, reader, "")
+				served, err2 := familyNames(client, telemetry, token)
+				if err1 != nil || err2 != nil {
+					return false, fmt.Sprintf("%v %v", err1, err2)
+				}
+				var missing []string
+				for name := range plain {
+					if !served[name] {
+						missing = append(missing, name)
+					}
+				}
+				slices.Sort(missing)
+				return len(missing) == 0, fmt.Sprintf("%s lacks %v of the reader's metrics", telemetry, missing)
+			})
+		})
 	})
+}
 
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
-		RootCAs: c.pki.Pool(), ServerName: k8sServiceName, MinVersion: tls.VersionTLS12}}}
-	if code, err := getWithToken(client, "https://"+target+"/metrics", ""); err != nil || code != http.StatusUnauthorized {
-		t.Errorf("GET /metrics without the token: %d %v, want 401", code, err)
+// promRelabelConfigs is a PodMonitor's relabelings as Prometheus's relabel_configs, as the operator writes them.
+func promRelabelConfigs(rs []monitoringv1.RelabelConfig) []map[string]any {
+	out := []map[string]any{}
+	for _, r := range rs {
+		m := map[string]any{}
+		if len(r.SourceLabels) > 0 {
+			m["source_labels"] = r.SourceLabels
+		}
+		if r.Separator != nil {
+			m["separator"] = *r.Separator
+		}
+		if r.TargetLabel != "" {
+			m["target_label"] = r.TargetLabel
+		}
+		if r.Regex != "" {
+			m["regex"] = r.Regex
+		}
+		if r.Modulus != 0 {
+			m["modulus"] = r.Modulus
+		}
+		if r.Replacement != nil {
+			m["replacement"] = *r.Replacement
+		}
+		if r.Action != "" {
+			m["action"] = strings.ToLower(r.Action)
+		}
+		out = append(out, m)
 	}
-	// The kubelet's HTTPS probe: no token, no verification. No HPU here, so /ready is 503; what matters is not 401.
-	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // as the kubelet probes
-	rp := c.container.ReadinessProbe.HTTPGet
-	if code, err := getWithToken(probe, fmt.Sprintf("https://%s:%d%s", podIP, c.containerPort(t, rp.Port.String()), rp.Path), ""); err != nil || code != http.StatusServiceUnavailable {
-		t.Errorf("the readiness probe over %s: %d %v, want hpu_health's 503 (no HPU on this machine)", rp.Scheme, code, err)
+	return out
+}
+
+// checkPodPortsTLS holds every TCP port listening in the pod's network namespace on the pod's IP (or on all
+// addresses) against the container's ports and the TLS component: the liveness probe's port is the only
+// plain one; every other one completes a TLS handshake verified with the Secret's CA for the Service's name;
+// the readiness probe's answers without a token (the kubelet sends none) and every other one refuses a
+// client without the token, HTTP with 401, gRPC with Unauthenticated, and accepts one with it.
+func checkPodPortsTLS(t *testing.T, c k8sCollector, client *http.Client, token string) {
+	podIP := netip.MustParseAddr(podEnv["K8S_POD_IP"])
+	servers := c.podServers(t)
+	declared := map[int]string{}
+	for _, p := range c.container.Ports {
+		declared[int(p.ContainerPort)] = p.Name
+	}
+	liveness := c.containerPort(t, c.container.LivenessProbe.HTTPGet.Port.String())
+	readiness := c.containerPort(t, c.container.ReadinessProbe.HTTPGet.Port.String())
+	checked := 0
+	for l := range tcpListeners(t) {
+		if l.Addr() != podIP && !l.Addr().IsUnspecified() {
+			continue // the pod's loopback: no other pod reaches it
+		}
+		port := int(l.Port())
+		addr := net.JoinHostPort(podIP.String(), strconv.Itoa(port))
+		name, key := declared[port], servers[port]
+		if name == "" || key == "" {
+			t.Errorf("%s listens, which the container (%q) or the config (%q) does not declare", l, name, key)
+			continue
+		}
+		checked++
+		if port == liveness {
+			if code, err := getWithToken(httpClient, "http://"+addr+c.container.LivenessProbe.HTTPGet.Path, ""); err != nil || code != http.StatusOK {
+				t.Errorf("the liveness probe's port %s (%s): %d %v, want a plain 200", name, key, code, err)
+			}
+			continue
+		}
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{
+			RootCAs: c.pki.Pool(), ServerName: k8sServiceName, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+		if err != nil {
+			t.Errorf("port %s (%s): no TLS with the Secret's certificate: %v", name, key, err)
+			continue
+		}
+		_ = conn.Close()
+		switch {
+		case port == readiness:
+			p := c.container.ReadinessProbe.HTTPGet
+			// No HPU on this machine, so /ready is hpu_health's 503; what matters is that it is not a 401.
+			if code, err := getWithToken(client, fmt.Sprintf("https://%s%s", addr, p.Path), ""); err != nil || code != http.StatusServiceUnavailable {
+				t.Errorf("the readiness probe's port %s (%s) without a token: %d %v, want hpu_health's 503", name, key, code, err)
+			}
+		case key == "receivers::otlp::protocols::grpc":
+			if err := otlpGRPCExport(addr, client.Transport.(*http.Transport).TLSClientConfig, ""); status.Code(err) != codes.Unauthenticated {
+				t.Errorf("port %s (%s): an export without the token got %v, want Unauthenticated", name, key, err)
+			}
+			if err := otlpGRPCExport(addr, client.Transport.(*http.Transport).TLSClientConfig, token); err != nil {
+				t.Errorf("port %s (%s): an export with the token: %v", name, key, err)
+			}
+		default:
+			if code, err := getWithToken(client, "https://"+addr+"/", ""); err != nil || code != http.StatusUnauthorized {
+				t.Errorf("port %s (%s) without the token: %d %v, want 401", name, key, code, err)
+			}
+			if code, err := getWithToken(client, "https://"+addr+"/", token); err != nil || code == http.StatusUnauthorized {
+				t.Errorf("port %s (%s) with the token: %d %v, want it accepted", name, key, code, err)
+			}
+		}
+	}
+	if checked != len(c.container.Ports) {
+		t.Errorf("%d of the container's %d ports listen on the pod's IP", checked, len(c.container.Ports))
+	}
+}
+
+// otlpGRPCExport sends an empty OTLP metrics export over TLS, with the bearer token unless it is empty.
+func otlpGRPCExport(addr string, tlsConfig *tls.Config, token string) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
+	_, err = pmetricotlp.NewGRPCClient(conn).Export(ctx, pmetricotlp.NewExportRequest())
+	return err
+}
+
+// familyNames returns the metric family names url serves, fetched with the token unless it is empty.
+func familyNames(client *http.Client, url, token string) (map[string]bool, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", textFormat)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	names := map[string]bool{}
+	for name := range families {
+		names[name] = true
+	}
+	return names, nil
+}
+
+// tcpListeners returns the addresses TCP sockets listen on in this process's network namespace.
+func tcpListeners(t *testing.T) map[netip.AddrPort]bool {
+	t.Helper()
+	listeners := map[netip.AddrPort]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 4 || fields[3] != "0A" { // TCP_LISTEN
+				continue
+			}
+			hexAddr, hexPort, _ := strings.Cut(fields[1], ":")
+			b, err1 := hex.DecodeString(hexAddr)
+			port, err2 := strconv.ParseUint(hexPort, 16, 16)
+			if err1 != nil || err2 != nil || len(b)%4 != 0 {
+				t.Fatalf("%s: undecodable local address %q", f, fields[1])
+			}
+			// The kernel prints each 32-bit word of the address as a number in host byte order.
+			for i := 0; i < len(b); i += 4 {
+				binary.NativeEndian.PutUint32(b[i:], binary.BigEndian.Uint32(b[i:]))
+			}
+			addr, _ := netip.AddrFromSlice(b)
+			listeners[netip.AddrPortFrom(addr.Unmap(), uint16(port))] = true
+		}
+	}
+	return listeners
+}
+
+// podNetworkEnv names the test that runs, in a process of its own, inside a network namespace of its own.
+const podNetworkEnv = "OTELCOL_GAUDI_E2E_POD_NETWORK"
+
+// inPodNetwork runs fn in a network namespace of its own, as a pod has: the loopback interface up with the pod's
+// IP (podEnv) on it, so that the pod's fixed ports (the config's) and its 127.0.0.1 are its alone and what
+// other pods reach can be told from what they cannot. The test binary runs itself again under unshare with
+// only this test selected; that run's verdict and output are this test's.
+func inPodNetwork(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	if os.Getenv(podNetworkEnv) == t.Name() {
+		upPodLoopback(t, netip.MustParseAddr(podEnv["K8S_POD_IP"]))
+		fn(t)
+		return
+	}
+	args := []string{"--net"}
+	if os.Geteuid() != 0 {
+		args = append(args, "--map-root-user")
+	}
+	args = append(args, os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v")
+	if deadline, ok := t.Deadline(); ok {
+		args = append(args, "-test.timeout="+time.Until(deadline).String())
+	}
+	cmd := exec.CommandContext(t.Context(), mustLookPath(t, "util-linux", "unshare"), args...)
+	cmd.Env = append(os.Environ(), podNetworkEnv+"="+t.Name(), "OTELCOL_GAUDI_BIN="+collectorBin)
+	cmd.SysProcAttr = childSysProcAttr()
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a network namespace of its own:\n%s", out)
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name()+" (")) {
+		t.Errorf("%s in a network namespace of its own: %s (output above)", t.Name(), exitDescription(err))
+	}
+}
+
+// upPodLoopback brings up the loopback interface of a new network namespace and adds addr to it.
+func upPodLoopback(t *testing.T, addr netip.Addr) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	lo, err := unix.NewIfreq("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, lo); err != nil {
+		t.Fatalf("lo's flags: %v", err)
+	}
+	lo.SetUint16(lo.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, lo); err != nil {
+		t.Fatalf("bringing lo up: %v", err)
+	}
+	alias, err := unix.NewIfreq("lo:pod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alias.SetInet4Addr(addr.AsSlice()); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFADDR, alias); err != nil {
+		t.Fatalf("adding %s to lo: %v", addr, err)
 	}
 }
