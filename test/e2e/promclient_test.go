@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/dashboards"
 )
 
 // systemPython is Debian's interpreter, which sees Debian's python3-torch and python3-prometheus-client;
@@ -41,6 +44,10 @@ func requirePythonTraining(t *testing.T) {
 // Rank 1 stops training after 40 batches while its endpoint keeps answering. TrainingStalled (a fast copy)
 // goes pending, then firing, for rank 1 only, in the collector's ALERTS and in Prometheus' own evaluation;
 // each rank's HPU series carry its job and rank; the jobs' own hpu_* gauges never reach the exporter.
+// Beside them, a process that names itself (a static target whose only identity is its own labels, as a
+// Kubernetes pod's rank must give its HPU) is attributed as a registered rank is, and a registered process
+// that claims another job's id keeps the target's: its claim is only exported_training_job_id. Then every
+// Prometheus query of the Training dashboard returns data for the scraped job.
 func TestPrometheusClientJobStalls(t *testing.T) {
 	t.Parallel()
 	requirePythonTraining(t)
@@ -65,7 +72,24 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 		}
 	}))
 	t.Cleanup(flood.Close)
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process that puts its identity on its own metrics (docs/prometheus-client-jobs.md): the target has no
+	// labels. It names the HPU with hpu_index 2 once the test knows that HPU's module id, and refuses
+	// scrapes until then, so that no series of it without the module goes silent and looks stalled.
+	const selfJob = "nightly-finetune"
+	var selfModule atomic.Pointer[model.LabelValue]
+	self := httptest.NewServer(counterHandler(func() string {
+		if m := selfModule.Load(); m != nil {
+			return fmt.Sprintf(`training_job_id=%q,training_rank="0",hpu_module_id=%q,host_name=%q`, selfJob, *m, host)
+		}
+		return ""
+	}))
+	t.Cleanup(self.Close)
 	staticAddr, floodAddr := strings.TrimPrefix(static.URL, "http://"), strings.TrimPrefix(flood.URL, "http://")
+	selfAddr := strings.TrimPrefix(self.URL, "http://")
 
 	// Any local user can write the targets directory: a target off this node must not be scraped.
 	const offNode = "192.0.2.1:9200"
@@ -76,8 +100,9 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 
 	promPort, hpuHealthPort := freePort(t), freePort(t)
 	c := startNodeCollectorEnv(t,
-		[]string{"OTELCOL_GAUDI_TARGETS_DIR=" + targets, "OTELCOL_GAUDI_STATIC_TARGETS=[" + staticAddr + "," + floodAddr + "]"},
+		[]string{"OTELCOL_GAUDI_TARGETS_DIR=" + targets, "OTELCOL_GAUDI_STATIC_TARGETS=[" + staticAddr + "," + floodAddr + "," + selfAddr + "]"},
 		"training-scrape.yaml",
+		"receivers::gaudi::simulator::devices=4", // two for the ranks, one each for the labelled and the claiming process
 		"receivers::prometheus/training::config::global::scrape_interval=1s",
 		"receivers::prometheus/training::config::global::scrape_timeout=1s",
 		"connectors::threshold::rule_files=[test/e2e/testdata/training-stalled-fast.rules.yaml]",
@@ -92,6 +117,8 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 	for _, s := range waitForFamilies(t, c.process, c.metricsURL, "hpu_info")["hpu_info"] {
 		moduleOf[s.Metric["hpu_index"]] = s.Metric["hpu_module_id"]
 	}
+	selfModuleID := moduleOf["2"]
+	selfModule.Store(&selfModuleID)
 	const jobID, jobName = "4242", "e2e-llama"
 	ranks := make([]*process, 2)
 	for rank := range ranks {
@@ -112,6 +139,21 @@ func TestPrometheusClientJobStalls(t *testing.T) {
 		ranks[rank] = startProcessEnv(t, fmt.Sprintf("rank %d", rank), systemPython,
 			[]string{fmt.Sprintf("RANK=%d", rank), fmt.Sprintf("LOCAL_RANK=%d", rank), "WORLD_SIZE=2", fmt.Sprintf("TRAINING_METRICS_PORT=%d", port)},
 			args...)
+	}
+
+	// A rank of another Slurm job, registered by the prolog on the HPU with hpu_index 3 (while the ranks import
+	// torch), whose process claims to be job 4242: the target's (the scheduler's) id must win, on its series
+	// and on its HPU.
+	const otherJob = "4343"
+	claimer := httptest.NewServer(counterHandler(func() string { return `training_job_id="` + jobID + `"` }))
+	t.Cleanup(claimer.Close)
+	claimerPort := claimer.URL[strings.LastIndex(claimer.URL, ":")+1:]
+	if out := runTaskProlog(t, []string{
+		"OTELCOL_GAUDI_TARGETS_DIR=" + targets, "SLURM_JOB_ID=" + otherJob, "SLURM_JOB_NAME=e2e-other",
+		"SLURM_PROCID=0", "SLURM_LOCALID=0", "SLURM_NTASKS=1", "HABANA_VISIBLE_MODULES=" + string(moduleOf["3"]),
+		"TRAINING_METRICS_PORT=" + claimerPort,
+	}); out != "export TRAINING_METRICS_PORT="+claimerPort+"\n" {
+		t.Fatalf("task prolog of job %s printed %q, want the export of its port", otherJob, out)
 	}
 
 	// Prometheus evaluates the same rule on what it scrapes from the collector, and drops the collector's
@@ -188,10 +230,6 @@ scrape_configs:
 		time.Since(start).Round(time.Second), collectorSeen.pending.Sub(start).Round(time.Millisecond), collectorSeen.firing.Sub(start).Round(time.Millisecond),
 		promSeen.pending.Sub(start).Round(time.Millisecond), promSeen.firing.Sub(start).Round(time.Millisecond))
 
-	host, err := os.Hostname()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The alert names the rank as an OTLP job's alert would: the target's labels became the contract's.
 	want := model.LabelSet{"job": jobName, "instance": jobID + "/rank-1", "host_name": model.LabelValue(host),
 		"training_rank": "1", "training_local_rank": "1", "training_world_size": "2", "hpu_module_id": moduleOf["1"], "severity": "critical"}
@@ -239,6 +277,57 @@ scrape_configs:
 			}
 		}
 	})
+	t.Run("identity from the process's own labels", func(t *testing.T) {
+		var got []model.Metric
+		for _, s := range families["training_samples_total"] {
+			if s.Metric["training_job_id"] == selfJob {
+				got = append(got, s.Metric)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("training_samples_total of the process labelled job %s: %v, want one series", selfJob, got)
+		}
+		want := model.LabelSet{"job": "training", "instance": model.LabelValue(selfAddr), "training_rank": "0",
+			"hpu_module_id": selfModuleID, "host_name": model.LabelValue(host)}
+		for l, v := range want {
+			if got[0][l] != v {
+				t.Errorf("training_samples_total of the process labelled job %s: %s = %q, want %q: %v", selfJob, l, got[0][l], v, got[0])
+			}
+		}
+	})
+	t.Run("the target's identity wins", func(t *testing.T) {
+		var got []model.Metric
+		for _, s := range families["training_samples_total"] {
+			if s.Metric["instance"] == otherJob+"/rank-0" {
+				got = append(got, s.Metric)
+			}
+		}
+		if len(got) != 1 || got[0]["training_job_id"] != otherJob || got[0]["exported_training_job_id"] != jobID {
+			t.Errorf("training_samples_total of job %s's rank, whose process claims job %s: %v, want one series with "+
+				"training_job_id=%s, exported_training_job_id=%s", otherJob, jobID, got, otherJob, jobID)
+		}
+	})
+	t.Run("HPUs attributed from the process's labels and the target's", func(t *testing.T) {
+		want := map[model.LabelValue]model.LabelValue{"2": selfJob, "3": otherJob}
+		got := map[model.LabelValue]model.LabelValue{}
+		for _, s := range families["hpu_utilization_percent"] {
+			if _, ok := want[s.Metric["hpu_index"]]; ok {
+				got[s.Metric["hpu_index"]] = s.Metric["training_job_id"] + "/" + s.Metric["training_rank"]
+			}
+		}
+		inProm := map[model.LabelValue]model.LabelValue{}
+		for _, s := range query(t, prom.url, `count by (hpu_index, training_job_id, training_rank) (hpu_utilization_percent{hpu_index=~"2|3"})`) {
+			inProm[s.Metric["hpu_index"]] = s.Metric["training_job_id"] + "/" + s.Metric["training_rank"]
+		}
+		for i, job := range want {
+			if got[i] != job+"/0" || inProm[i] != job+"/0" {
+				t.Errorf("hpu_utilization_percent{hpu_index=%q}: job/rank %q in the collector, %q in Prometheus; want %s/0", i, got[i], inProm[i], job)
+			}
+		}
+	})
+	t.Run("Training dashboard on the scraped job", func(t *testing.T) {
+		trainingDashboardHasData(t, prom.url, jobID, "0", "1")
+	})
 	t.Run("static targets", func(t *testing.T) {
 		var found bool
 		for _, s := range families["training_samples_total"] {
@@ -260,10 +349,123 @@ scrape_configs:
 		if _, ok := up["666/rank-0"]; ok {
 			t.Errorf("the off-node target %s written into the targets directory was scraped: %v", offNode, up)
 		}
-		if up[model.LabelValue(staticAddr)] != 1 || up[jobID+"/rank-0"] != 1 {
+		if up[model.LabelValue(staticAddr)] != 1 || up[model.LabelValue(selfAddr)] != 1 || up[jobID+"/rank-0"] != 1 || up[otherJob+"/rank-0"] != 1 {
 			t.Errorf("up of the other targets: %v, want 1", up)
 		}
 	})
+}
+
+// counterHandler serves a training_samples_total that grows at every scrape, with the labels labels()
+// returns; while it returns "", it answers 503 as a process not yet serving.
+func counterHandler(labels func() string) http.HandlerFunc {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, _ *http.Request) {
+		l := labels()
+		if l == "" {
+			http.Error(w, "not started", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "# TYPE training_samples_total counter\ntraining_samples_total{%s} %d\n", l, 32*n.Add(1))
+	}
+}
+
+// noDataFromScrapedJobs are the metrics the Training dashboard reads that a job instrumented as the original
+// design does cannot have; every panel reading one falls back to another metric (docs/training-metrics.md).
+// The check requires these selectors to stay empty for such a job, so that the list cannot go stale.
+var noDataFromScrapedJobs = map[string]string{
+	"training_tokens_total": "the original design counts no tokens: Tokens per second adds training_tokens_throughput_per_second",
+}
+
+// trainingDashboardHasData runs every Prometheus query of the Training dashboard, as Grafana runs it, with the
+// job variable at job and the rank variable at All and then at each of ranks (the rest at All), and requires
+// data from each query and each vector selector in it, but for the selectors of noDataFromScrapedJobs. The
+// job and rank variables must list job and ranks. The Loki panels are out of scope: a scraped job logs no OTLP.
+func trainingDashboardHasData(t *testing.T, promURL, job string, ranks ...string) {
+	t.Helper()
+	boards, err := dashboards.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(boards, func(b dashboards.Dashboard) bool { return b.File == "training-performance.json" })
+	if i < 0 {
+		t.Fatal("no training-performance.json among the dashboards")
+	}
+	b := boards[i]
+	all := map[string]string{}
+	for _, v := range b.Model.Templating.List {
+		all[v.Name] = ".*"
+	}
+	type check struct {
+		what, promql string
+		noData       string // why the job cannot have data for this selector (noDataFromScrapedJobs)
+	}
+	var checks []check
+	ctx := context.Background()
+	for _, q := range b.Queries() {
+		if q.Source != "variable" || (q.Panel != "job" && q.Panel != "rank") {
+			continue
+		}
+		got, err := labelValues(ctx, promURL, dashboards.Expand(q.Expr, merged(all, map[string]string{"job": job})), q.Label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if q.Panel == "job" && !slices.Contains(got, job) || q.Panel == "rank" && !slices.Equal(got, ranks) {
+			t.Errorf("variable %s lists %v, want job %s and its ranks %v", q.Panel, got, job, ranks)
+		}
+	}
+	for _, rank := range append([]string{".*"}, ranks...) {
+		values := merged(all, map[string]string{"job": job, "rank": rank})
+		for _, q := range b.Queries() {
+			if q.Source == "variable" || q.Datasource != "prometheus" {
+				continue
+			}
+			expr := dashboards.Expand(q.Expr, values)
+			where := fmt.Sprintf("%s %q %s (rank %s)", q.Source, q.Panel, q.RefID, rank)
+			checks = append(checks, check{what: where, promql: expr})
+			selectors, err := vectorSelectors(expr)
+			if err != nil {
+				t.Fatalf("%s: %v", where, err)
+			}
+			for _, s := range selectors {
+				names, err := dashboards.MetricNames(s)
+				if err != nil {
+					t.Fatalf("%s: %v", where, err)
+				}
+				var why string
+				if len(names) == 1 {
+					why = noDataFromScrapedJobs[names[0]]
+				}
+				checks = append(checks, check{what: where + " selector", promql: s, noData: why})
+			}
+		}
+	}
+	var empties int
+	pending := checks
+	eventually(t, time.Minute, func() (bool, string) {
+		var still []check
+		for _, ch := range pending {
+			series, err := queryRangeWindow(ctx, promURL, ch.promql, 5*time.Minute, 5*time.Second)
+			if err != nil {
+				t.Fatalf("%s: %v", ch.what, err)
+			}
+			switch {
+			case ch.noData != "" && len(series) > 0:
+				t.Errorf("%s: %s has data for job %s, which noDataFromScrapedJobs says it cannot have: %s", ch.what, ch.promql, job, ch.noData)
+			case ch.noData != "":
+				empties++
+			case len(series) == 0:
+				still = append(still, ch)
+			}
+		}
+		if pending = still; len(pending) > 0 {
+			return false, fmt.Sprintf("%d of %d Training dashboard queries and selectors return no data for job %s, e.g. %s: %s",
+				len(pending), len(checks), job, pending[0].what, pending[0].promql)
+		}
+		return true, ""
+	})
+	t.Logf("all %d Training dashboard queries and selectors return data for job %s (%d selectors of metrics it cannot have, empty as expected)",
+		len(checks)-empties, job, empties)
 }
 
 // alertsNamed returns the metrics of the ALERTS samples of alertname.
