@@ -112,11 +112,19 @@ FUZZ_TARGETS = $(GAUDI)/internal/hpu:FuzzCheckText $(GAUDI)/internal/hlsmi:FuzzP
                $(GAUDI)/internal/hlsmi:FuzzParseDetails $(GAUDI)/internal/sysfs:FuzzReadAttribute \
                $(GAUDI)/internal/hwmon:FuzzParseConfig processor/hpujobprocessor:FuzzParseMapping \
                processor/hpujobprocessor:FuzzPCIBusID internal/ruleengine:FuzzSenderName
+## Go 1.26's fuzz coordinator can end a run with a bare "context deadline exceeded" when -fuzztime expires
+## while a worker is mid-call (go.dev/issue/75804, fixed in Go 1.27): such a run, which wrote no failing
+## input, is reported and passes; any other failure fails.
 fuzz-test:
 	@for target in $(FUZZ_TARGETS); do \
 	  pkg=./$${target%%:*}; fn=$${target##*:}; \
 	  echo "fuzzing $$fn ($$pkg) for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  rc=0; out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || rc=$$?; echo "$$out"; \
+	  if [ $$rc -ne 0 ]; then \
+	    why=$$(grep -A1 -e '^--- FAIL: ' <<<"$$out" | grep -v -e '^--- FAIL: ' || true); \
+	    if [ "$$why" != "    context deadline exceeded" ] || grep -q 'Failing input written to' <<<"$$out"; then exit 1; fi; \
+	    echo "$$fn: the fuzztime deadline race of go.dev/issue/75804, no failing input: not a failure"; \
+	  fi; \
 	done
 
 ## hlml-asan-test: the HLML source's tests against a fake libhlml.so built with AddressSanitizer, in a
