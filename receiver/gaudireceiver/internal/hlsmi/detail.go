@@ -201,7 +201,8 @@ func (p *detailParser) value(lineNo int, section, key, v string) {
 		}
 		t, err := number(v, "C")
 		if err != nil {
-			p.fail(lineNo, "%s: %v", key, err)
+			// The key is hl-smi's sensor label, any text: quoted and bounded like other outside text.
+			p.fail(lineNo, "%s: %v", hpu.QuoteText(key), err)
 			return
 		}
 		if !dst.Valid || t > dst.V {

@@ -74,7 +74,7 @@ func TestParseDetails(t *testing.T) {
 	// one device is dropped whole.
 	hostile := "[0] AIP (accel0) 0000:43:00.0\n" +
 		"AIP UUID : U0\nAIP UUID : U0-again\nTemperature\n[ 5] HBM 0 Temp : 40 C\n[ 6] HBM 1 Temp : hot\n" +
-		"[ 7] HBM 2 Temp : 41 F\n[ 8] HBM 3 Temp : NaN C\n[ 9] HBM 4 Temp : N/A\n[10] On Board 01 Top : 1" + strings.Repeat("0", 400) + " C\n" +
+		"[ 7] HBM 2 Temp : 41 F\n[ 8] HBM 3\x1b[31m Temp : NaN C\n[ 9] HBM 4 Temp : N/A\n[10] On Board 01 Top : 1" + strings.Repeat("0", 400) + " C\n" +
 		"Power Readings (12V PSU)\nPower Limit : 50 W\nPower Readings (54V PSU)\nPower Limit : 600 W\nPower Limit : 700 W\n" +
 		"Replaced Rows\nSingle Bit ECC : -1\nDouble Bit ECC : 2\nPending : Maybe\n" +
 		"[1] AIP (accel1) --reset\nTemperature\nHBM 0 Temp : 50 C\n" + // names no device
@@ -85,10 +85,10 @@ func TestParseDetails(t *testing.T) {
 	require.Error(t, err)
 	for _, want := range []string{
 		"line 3: AIP UUID given again",
-		`line 6: [ 6] HBM 1 Temp: not a number: "hot"`,
-		`line 7: [ 7] HBM 2 Temp: unexpected unit "F"`,
-		`line 8: [ 8] HBM 3 Temp: not a number: "NaN C"`,
-		"line 10: [10] On Board 01 Top: not a number",
+		`line 6: "[ 6] HBM 1 Temp": not a number: "hot"`,
+		`line 7: "[ 7] HBM 2 Temp": unexpected unit "F"`,
+		`line 8: "[ 8] HBM 3\x1b[31m Temp": not a number: "NaN C"`, // a label's control bytes are quoted,
+		`line 10: "[10] On Board 01 Top": not a number`,
 		"line 15: Power Limit given again",
 		`line 17: Single Bit ECC: not a non-negative integer: "-1"`,
 		`line 19: Pending: neither Yes nor No: "Maybe"`,
