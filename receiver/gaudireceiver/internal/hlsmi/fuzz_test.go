@@ -123,7 +123,7 @@ func FuzzParseLinks(f *testing.F) {
 		ports, _ := parseLinks(out, external)
 		seen := map[int64]bool{}
 		for _, p := range ports {
-			if p.Port < 0 || p.Port >= maxNICPorts || seen[p.Port] {
+			if p.Port < 0 || p.Port >= hpu.MaxNICPorts || seen[p.Port] {
 				t.Fatalf("port %d (ports %v)", p.Port, ports)
 			}
 			seen[p.Port] = true
@@ -134,7 +134,7 @@ func FuzzParseLinks(f *testing.F) {
 		types, err := parsePortTypes(out)
 		if err == nil {
 			for port := range types {
-				if port < 0 || port >= maxNICPorts {
+				if port < 0 || port >= hpu.MaxNICPorts {
 					t.Fatalf("port type of port %d", port)
 				}
 			}

@@ -16,10 +16,6 @@ import (
 // ("0000:43:00.0"); the domain may be wider than 4 digits (VMD domains are 5).
 var pciAddress = regexp.MustCompile(`^[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 
-// maxNICPorts bounds port numbers: HLML's port masks hold 128 bits, Gaudi 2 and 3 have 24
-// ports. A garbled line must not make a series per number, nor two series of one port.
-const maxNICPorts = 128
-
 // nicParallelism bounds the hl-smi processes one read runs at once for NIC links: 8 devices
 // fit in a scrape, and the driver, which serves every hl-smi, is not flooded.
 const nicParallelism = 4
@@ -169,7 +165,7 @@ func parsePortTypes(out string) (map[int64]bool, error) {
 // are skipped. Every bad line is reported, and does not stop the others.
 func portLines(out string, fn func(port int64, value string) error) error {
 	var errs []error
-	var seen [maxNICPorts]bool
+	var seen [hpu.MaxNICPorts]bool
 	for lineNo := 1; out != ""; lineNo++ {
 		var line string
 		line, out, _ = strings.Cut(out, "\n")
@@ -184,8 +180,8 @@ func portLines(out string, fn func(port int64, value string) error) error {
 		case !ok || err != nil || port < 0:
 			errs = append(errs, fmt.Errorf("output line %d: not \"port N: ...\": %q", lineNo, line))
 			continue
-		case port >= maxNICPorts:
-			errs = append(errs, fmt.Errorf("output line %d: port %d is not below %d", lineNo, port, maxNICPorts))
+		case port >= hpu.MaxNICPorts:
+			errs = append(errs, fmt.Errorf("output line %d: port %d is not below %d", lineNo, port, hpu.MaxNICPorts))
 			continue
 		case seen[port]:
 			errs = append(errs, fmt.Errorf("output line %d: port %d listed again", lineNo, port))

@@ -117,7 +117,7 @@ func parseNICStats(out string, opts hpu.NICOptions) ([]hpu.NICPort, error) {
 		if rest, ok := strings.CutPrefix(line, "port "); ok && !indented {
 			num, tail, ok := strings.Cut(rest, ":")
 			port, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-			if !ok || err != nil || port < 0 || port >= 128 || strings.TrimSpace(tail) != "" {
+			if !ok || err != nil || port < 0 || port >= hpu.MaxNICPorts || strings.TrimSpace(tail) != "" {
 				errs = append(errs, fmt.Errorf("output line %d: not \"port N:\": %q", lineNo, line))
 				cur = nil
 				continue

@@ -33,6 +33,10 @@ type TemperatureLimits struct {
 	AIPMax    Value[float64]
 }
 
+// MaxNICPorts bounds NIC port numbers for every source: HLML's port masks hold 128 bits, Gaudi 2
+// and 3 have 24 ports. Garbled input must not make a series per number.
+const MaxNICPorts = 128
+
 // NICPort is one NIC port: its link state and its traffic counters.
 type NICPort struct {
 	Port     int64

@@ -103,9 +103,9 @@ func checkRead(t *testing.T, d hpu.Device) {
 // masks can hold, once, and counters that only count.
 func checkPorts(t *testing.T, ports []hpu.NICPort) {
 	t.Helper()
-	var seen [maxNICPorts]bool
+	var seen [hpu.MaxNICPorts]bool
 	for _, p := range ports {
-		if p.Port < 0 || p.Port >= maxNICPorts || seen[p.Port] {
+		if p.Port < 0 || p.Port >= hpu.MaxNICPorts || seen[p.Port] {
 			t.Fatalf("port %d (ports %v)", p.Port, ports)
 		}
 		seen[p.Port] = true

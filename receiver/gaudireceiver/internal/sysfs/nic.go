@@ -22,10 +22,6 @@ var netdevCounters = map[string]func(*hpu.NICCounters) *hpu.Value[int64]{
 	"tx_dropped": func(c *hpu.NICCounters) *hpu.Value[int64] { return &c.TransmitDropped },
 }
 
-// maxNICPorts bounds port numbers as HLML's 128-bit port masks do (Gaudi 2 and 3 have 24 ports):
-// a garbled dev_port must not make a series per number.
-const maxNICPorts = 128
-
 // nicPorts reads the external (scale-out) NIC ports, the only ones the driver makes netdevs of:
 // net/<ifname> under the PCI device. The port is the netdev's dev_port (which the "d<N>" of its
 // predictable name, e.g. enp179s0d8, is made from), its link state operstate, its counters the
@@ -44,11 +40,11 @@ func (s *Source) nicPorts(r *attrReader) []hpu.NICPort {
 	}
 	slices.Sort(names)
 	var ports []hpu.NICPort
-	var seen [maxNICPorts]bool
+	var seen [hpu.MaxNICPorts]bool
 	for _, ifname := range names {
 		port, ok := r.int("net/" + ifname + "/dev_port")
-		if ok && (port < 0 || port >= maxNICPorts) {
-			r.errs = append(r.errs, fmt.Errorf("%s net/%s/dev_port: port %d is not in 0-%d", r.device, ifname, port, maxNICPorts-1))
+		if ok && (port < 0 || port >= hpu.MaxNICPorts) {
+			r.errs = append(r.errs, fmt.Errorf("%s net/%s/dev_port: port %d is not in 0-%d", r.device, ifname, port, hpu.MaxNICPorts-1))
 			ok = false
 		}
 		if !ok {
@@ -85,7 +81,7 @@ func portFromName(ifname string) (int64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(ifname[i+1:], 10, 64)
-	return n, err == nil && n >= 0 && n < maxNICPorts
+	return n, err == nil && n >= 0 && n < hpu.MaxNICPorts
 }
 
 func (s *Source) netdevStatistics(r *attrReader, dir string, p *hpu.NICPort) {
