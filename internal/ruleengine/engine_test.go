@@ -229,7 +229,7 @@ func TestSenderBudgets(t *testing.T) {
 	}
 	assert.Equal(t, int64(600), total)
 	assert.Equal(t, 300, h.e.store.numSeries(), "200 from the forging client, 100 from the other")
-	assert.Equal(t, 200, h.e.store.senders.clients["10.0.0.66"].series)
+	assert.Equal(t, 200, h.e.store.senders.clients["10.0.0.66"])
 }
 
 // TestSenderLabelsBounded: however many senders lose samples, the sender label takes at most

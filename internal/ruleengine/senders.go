@@ -30,29 +30,25 @@ type sender struct {
 	peer string
 	// series is the number of series the sender registered that the store still holds.
 	series int
-	// client counts the series of every sender from peer; set when the sender holds its first series.
-	client *client
 }
 
 func (s *sender) local() bool { return s.peer == "" }
-
-// client is one client address: the series of all its senders (resource identities) together, so that
-// a client making up resource identities cannot take more than max_series_per_client.
-type client struct{ series int }
 
 // senders are the senders that hold at least one series, and their client addresses. A sender or a
 // client is created when its first series is stored and forgotten with its last, so both tables are
 // bounded by max_series.
 type senders struct {
-	hasher  *seriesHasher
-	byKey   map[hash128]*sender
-	clients map[string]*client
+	hasher *seriesHasher
+	byKey  map[hash128]*sender
+	// clients counts the series of all senders of each client address together, so that a client
+	// making up resource identities cannot take more than max_series_per_client.
+	clients map[string]int
 	// networkSeries counts the series of senders that are not local.
 	networkSeries int
 }
 
 func newSenders(h *seriesHasher) *senders {
-	return &senders{hasher: h, byKey: map[hash128]*sender{}, clients: map[string]*client{}}
+	return &senders{hasher: h, byKey: map[hash128]*sender{}, clients: map[string]int{}}
 }
 
 // lookup returns the sender of a resource received from peer ("" for the collector's own receivers): the
@@ -66,17 +62,7 @@ func (ss *senders) lookup(peer string, res pcommon.Map) *sender {
 }
 
 // clientSeries is the number of series held by the senders of s's client address.
-func (ss *senders) clientSeries(s *sender) int {
-	if s.client != nil {
-		return s.client.series
-	}
-	// A sender with no series yet: its client may hold series through other senders, some of them
-	// registered earlier in the same batch.
-	if c := ss.clients[s.peer]; c != nil {
-		return c.series
-	}
-	return 0
-}
+func (ss *senders) clientSeries(s *sender) int { return ss.clients[s.peer] }
 
 // hold counts one more series of s and returns the sender that holds it: s, or the sender of the same
 // identity registered meanwhile by another resource of the batch.
@@ -89,13 +75,7 @@ func (ss *senders) hold(s *sender) *sender {
 	s.series++
 	if !s.local() {
 		ss.networkSeries++
-		if s.client == nil {
-			if s.client = ss.clients[s.peer]; s.client == nil {
-				s.client = &client{}
-				ss.clients[s.peer] = s.client
-			}
-		}
-		s.client.series++
+		ss.clients[s.peer]++
 	}
 	return s
 }
@@ -105,7 +85,7 @@ func (ss *senders) release(s *sender) {
 	s.series--
 	if !s.local() {
 		ss.networkSeries--
-		if s.client.series--; s.client.series <= 0 && ss.clients[s.peer] == s.client {
+		if ss.clients[s.peer]--; ss.clients[s.peer] <= 0 {
 			delete(ss.clients, s.peer)
 		}
 	}
