@@ -1,4 +1,5 @@
-// Code written by hand in the shape mdatagen generates, until mdatagen is available to the project.
+// Type and stability of the component, in the names mdatagen gives them (this project generates metadata
+// only for receivers, with internal/tools/mdgen).
 
 package metadata // import "github.com/otelcol-gaudi/otelcol-gaudi/processor/hpujobprocessor/internal/metadata"
 
