@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/doctable"
 )
 
 // identity is a scraped rank's identity as the prometheus receiver hands a sample to metric_relabel_configs:
@@ -167,35 +169,14 @@ func identityAttributes(t *testing.T) map[string]string {
 	return out
 }
 
-// table returns the rows (cells trimmed) of the markdown table between <!-- BEGIN name ... --> and
-// <!-- END name -->, after checking its header.
+// table returns the rows of the marked table name of doc, or fails the test.
 func table(t *testing.T, doc, name string, header []string) [][]string {
 	t.Helper()
-	m := regexp.MustCompile(`(?s)<!-- BEGIN ` + name + `[^>]*-->\n(.*?)<!-- END ` + name + ` -->`).FindStringSubmatch(doc)
-	if m == nil {
-		t.Fatalf("no %s between BEGIN/END markers", name)
-	}
-	lines := strings.Split(strings.TrimSpace(m[1]), "\n")
-	if len(lines) < 3 || !slices.Equal(cells(lines[0]), header) {
-		t.Fatalf("%s: want the columns %q and rows, got %q", name, header, lines)
-	}
-	var rows [][]string
-	for _, l := range lines[2:] {
-		c := cells(l)
-		if len(c) != len(header) {
-			t.Fatalf("%s: row %q has %d cells, want %d", name, l, len(c), len(header))
-		}
-		rows = append(rows, c)
+	rows, err := doctable.Read(doc, name, header)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rows
-}
-
-func cells(line string) []string {
-	parts := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
-	for i, p := range parts {
-		parts[i] = strings.TrimSpace(p)
-	}
-	return parts
 }
 
 var codeSpan = regexp.MustCompile("`([^`]+)`")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/doctable"
 )
 
 // contractRow is one row of the metrics table in docs/training-metrics.md.
@@ -24,36 +25,21 @@ type contractRow struct {
 	original, name, instrument, unit, prometheus string
 }
 
-// contractTable is the markdown between these markers in the contract document.
-var contractTable = regexp.MustCompile(`(?s)<!-- BEGIN metrics table[^>]*-->\n(.*?)<!-- END metrics table -->`)
-
 // readContract parses the metrics table of docs/training-metrics.md.
 func readContract(t *testing.T) []contractRow {
 	t.Helper()
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "training-metrics.md"))
 	require.NoError(t, err)
-	m := contractTable.FindSubmatch(doc)
-	require.NotNil(t, m, "docs/training-metrics.md has no metrics table between the BEGIN/END markers")
-	lines := strings.Split(strings.TrimSpace(string(m[1])), "\n")
-	require.Greater(t, len(lines), 2, "the metrics table has no rows")
-	header := cells(lines[0])
-	require.Equal(t, []string{"Original design", "OTel name", "Instrument", "Unit", "Prometheus name"}, header, "the metrics table's columns")
+	table, err := doctable.Read(string(doc), "metrics table", []string{"Original design", "OTel name", "Instrument", "Unit", "Prometheus name"})
+	require.NoError(t, err)
 	var rows []contractRow
-	for _, line := range lines[2:] {
-		c := cells(line)
-		require.Len(t, c, len(header), "row %q", line)
+	for _, c := range table {
+		for i := range c {
+			c[i] = strings.Trim(c[i], "`")
+		}
 		rows = append(rows, contractRow{original: c[0], name: c[1], instrument: c[2], unit: c[3], prometheus: c[4]})
 	}
 	return rows
-}
-
-// cells splits a markdown table row and strips code quotes.
-func cells(line string) []string {
-	parts := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
-	for i, p := range parts {
-		parts[i] = strings.Trim(strings.TrimSpace(p), "`")
-	}
-	return parts
 }
 
 // translatorType is the otlptranslator type of an instrument column value.

@@ -3,9 +3,10 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/otelcol-gaudi/otelcol-gaudi/internal/doctable"
 )
 
 // contractMetric is one row of the metrics table of docs/training-metrics.md: what a training job
@@ -13,8 +14,6 @@ import (
 type contractMetric struct {
 	name, instrument, unit, prometheus string
 }
-
-var contractTable = regexp.MustCompile(`(?s)<!-- BEGIN metrics table[^>]*-->\n(.*?)<!-- END metrics table -->`)
 
 // readContract reads the metrics table of docs/training-metrics.md (columns: original design, OTel
 // name, instrument, unit, Prometheus name); cmd/trainsim's tests check the table itself.
@@ -24,20 +23,16 @@ func readContract(t *testing.T) []contractMetric {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := contractTable.FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("docs/training-metrics.md has no metrics table")
+	table, err := doctable.Read(string(doc), "metrics table", []string{"Original design", "OTel name", "Instrument", "Unit", "Prometheus name"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []contractMetric
-	for _, line := range strings.Split(strings.TrimSpace(string(m[1])), "\n")[2:] {
-		cells := strings.Split(strings.Trim(line, "| "), "|")
-		if len(cells) != 5 {
-			t.Fatalf("metrics table row %q has %d cells, want 5", line, len(cells))
+	for _, c := range table {
+		for i := range c {
+			c[i] = strings.Trim(c[i], "`")
 		}
-		for i, c := range cells {
-			cells[i] = strings.Trim(strings.TrimSpace(c), "`")
-		}
-		out = append(out, contractMetric{name: cells[1], instrument: cells[2], unit: cells[3], prometheus: cells[4]})
+		out = append(out, contractMetric{name: c[1], instrument: c[2], unit: c[3], prometheus: c[4]})
 	}
 	return out
 }
